@@ -1,0 +1,176 @@
+//! The `routesim` command: parses arguments, calls the library, prints a table or JSON.
+
+use clap::{Args, Parser, Subcommand};
+use rand::SeedableRng;
+use rand::rngs::Xoshiro256PlusPlus;
+use routesim::{Bands, Catalog, Error, Options, Request, Router};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Predicts where an OpenRouter-style LLM router sends a request.
+#[derive(Parser)]
+#[command(name = "routesim", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the ordered fallback plan for one request.
+    Route(RouteArgs),
+}
+
+#[derive(Args)]
+struct Common {
+    /// Endpoint catalog: routesim YAML, or OpenRouter's endpoint-listing JSON.
+    #[arg(long, value_name = "FILE")]
+    catalog: PathBuf,
+    /// Request body (JSON or YAML), as sent to /api/v1/chat/completions.
+    #[arg(long, value_name = "FILE")]
+    request: PathBuf,
+    /// Seed for the random draws; the same seed gives the same result.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Uptime at or above which an endpoint is stable.
+    #[arg(long, value_name = "SHARE", default_value_t = Bands::default().stable)]
+    stable_uptime: f64,
+    /// Uptime below which an endpoint is down (a last resort).
+    #[arg(long, value_name = "SHARE", default_value_t = Bands::default().down)]
+    down_uptime: f64,
+}
+
+#[derive(Args)]
+struct RouteArgs {
+    #[command(flatten)]
+    common: Common,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Route(args) => route(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::ClosedPipe) => ExitCode::SUCCESS,
+        Err(Failure::Routing(err, json)) => report(&err, json),
+    }
+}
+
+enum Failure {
+    Routing(Error, bool),
+    ClosedPipe,
+}
+
+impl From<io::Error> for Failure {
+    fn from(_: io::Error) -> Failure {
+        // Only stdout writes reach here: a closed pipe (`| head`) ends quietly.
+        Failure::ClosedPipe
+    }
+}
+
+/// What the engine needs, read and validated from the command line.
+struct Loaded {
+    catalog: Catalog,
+    request: Request,
+    options: Options,
+    seed: u64,
+}
+
+fn load(args: &Common) -> Result<Loaded, Failure> {
+    let fail = |err| Failure::Routing(err, args.json);
+    let bands = Bands {
+        stable: args.stable_uptime,
+        down: args.down_uptime,
+    };
+    if !(0.0..=1.0).contains(&bands.down) || !(bands.down..=1.0).contains(&bands.stable) {
+        return Err(fail(Error::Input {
+            file: "command line".into(),
+            message: format!(
+                "--down-uptime {} and --stable-uptime {} must satisfy 0 <= down <= stable <= 1",
+                bands.down, bands.stable
+            ),
+            line: None,
+        }));
+    }
+    let catalog = read(&args.catalog, Catalog::parse).map_err(fail)?;
+    let request = read(&args.request, Request::parse).map_err(fail)?;
+    let seed = args.seed.unwrap_or_else(rand::random);
+    Ok(Loaded {
+        catalog,
+        request,
+        options: Options { bands },
+        seed,
+    })
+}
+
+fn read<T>(path: &Path, parse: fn(&str) -> Result<T, routesim::ParseError>) -> Result<T, Error> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        file: file.clone(),
+        source,
+    })?;
+    parse(&text).map_err(|e| Error::Input {
+        file,
+        message: e.message,
+        line: e.line,
+    })
+}
+
+fn route(args: &RouteArgs) -> Result<(), Failure> {
+    let json = args.common.json;
+    let loaded = load(&args.common)?;
+    let router =
+        Router::compile(&loaded.catalog, &loaded.request, &loaded.options).map_err(|e| {
+            Failure::Routing(e.in_file(&args.common.request.display().to_string()), json)
+        })?;
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(routesim::mix_seed(loaded.seed));
+    let plan = router.plan(&mut rng);
+    let mut out = io::stdout().lock();
+    if json {
+        let text = serde_json::to_string_pretty(&plan).expect("a plan always serializes");
+        writeln!(out, "{text}")?;
+    } else {
+        let models: Vec<&str> = loaded
+            .request
+            .models
+            .iter()
+            .map(|m| m.id.as_str())
+            .collect();
+        writeln!(
+            out,
+            "routesim plan for {}  (seed {})",
+            models.join(" -> "),
+            loaded.seed
+        )?;
+        write!(out, "{plan}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Prints an error to stderr (and, for exit 3 with `--json`, to stdout) and picks the exit code.
+fn report(err: &Error, json: bool) -> ExitCode {
+    let mut stderr = io::stderr().lock();
+    let _ = writeln!(stderr, "routesim: error: {err}");
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let _ = writeln!(stderr, "  caused by: {cause}");
+        source = cause.source();
+    }
+    if let Error::Unroutable(u) = err {
+        let mut text = String::new();
+        let _ = routesim::plan::write_exclusions(&mut text, &u.excluded);
+        let _ = write!(stderr, "excluded:\n{text}");
+        if json {
+            let body = serde_json::json!({ "error": u });
+            let _ = writeln!(io::stdout().lock(), "{body:#}");
+        }
+    }
+    ExitCode::from(err.exit_code() as u8)
+}

@@ -1,0 +1,381 @@
+//! The validated endpoint table: models, their endpoints, and everything routing reads of them.
+//!
+//! Two raw shapes feed it, kept apart: routesim's native YAML ([`native`]) and OpenRouter's
+//! endpoint-listing JSON ([`openrouter`]). Both are checked once here, so the engine never
+//! re-checks a number.
+
+mod native;
+mod openrouter;
+mod params;
+
+pub use params::{PARAMETERS, Parameters};
+
+use crate::yaml::{self, ParseError};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fmt;
+
+/// A validated catalog: one or more models, each with its endpoints.
+///
+/// ```
+/// let yaml = "models:\n  - id: a/m\n    endpoints:\n      - provider: deepinfra\n        pricing: { prompt: 1, completion: 2 }\n";
+/// let catalog = routesim::Catalog::parse(yaml).unwrap();
+/// assert_eq!(catalog.models[0].endpoints[0].tag, "deepinfra");
+/// assert_eq!(catalog.models[0].endpoints[0].uptime, 1.0);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Catalog {
+    /// The models, in file order.
+    pub models: Vec<Model>,
+}
+
+/// One model and the endpoints that serve it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    /// The model id, e.g. `deepseek/deepseek-r1`.
+    pub id: String,
+    /// Its endpoints in catalog order (may be empty: routing then fails with `no_endpoints`).
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// One provider endpoint of a model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    /// Provider slug, e.g. `deepinfra`.
+    pub provider: String,
+    /// Display name, e.g. `DeepInfra`, when known.
+    pub provider_name: Option<String>,
+    /// Endpoint slug, e.g. `deepinfra/turbo`; equal to `provider` for the default endpoint.
+    pub tag: String,
+    /// Prices in USD per million tokens (per unit for `request` and `image`).
+    pub pricing: Pricing,
+    /// Output tokens per second.
+    pub throughput: Option<Percentiles>,
+    /// Seconds to first token.
+    pub latency: Option<Percentiles>,
+    /// Share of recent requests served, in `0..=1`.
+    pub uptime: f64,
+    /// Quantization; `Unknown` when the catalog does not say.
+    pub quantization: Quantization,
+    /// Context window in tokens.
+    pub context_length: Option<u64>,
+    /// Longest completion the endpoint returns; `None` means no limit.
+    pub max_completion_tokens: Option<u64>,
+    /// Parameters the endpoint supports; `None` means unknown.
+    pub supported_parameters: Option<Parameters>,
+    /// Whether the endpoint may store or train on prompts.
+    pub data_collection: DataCollection,
+    /// Zero data retention endpoint.
+    pub zdr: bool,
+    /// Output may be used for distillation.
+    pub distillable: bool,
+    /// Quality score in `0..=1` for `sort: "exacto"`, when known.
+    pub quality: Option<f64>,
+}
+
+impl Endpoint {
+    /// True when this is the provider's default endpoint (its tag is the provider slug).
+    pub fn is_default(&self) -> bool {
+        self.tag.eq_ignore_ascii_case(&self.provider)
+    }
+}
+
+/// Endpoint prices.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Pricing {
+    /// USD per million prompt tokens.
+    pub prompt: f64,
+    /// USD per million completion tokens.
+    pub completion: f64,
+    /// USD per request, if charged.
+    pub request: Option<f64>,
+    /// USD per image, if charged.
+    pub image: Option<f64>,
+}
+
+/// A metric as percentiles; a plain number in a file means p50 only.
+///
+/// Throughput percentiles fall as the percentile rises (p90 is what 90% of requests beat);
+/// latency percentiles rise.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Percentiles {
+    /// Median.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p50: Option<f64>,
+    /// 75th percentile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p75: Option<f64>,
+    /// 90th percentile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p90: Option<f64>,
+    /// 99th percentile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p99: Option<f64>,
+}
+
+impl Percentiles {
+    /// Only a median.
+    pub fn p50(value: f64) -> Percentiles {
+        Percentiles {
+            p50: Some(value),
+            ..Percentiles::default()
+        }
+    }
+
+    /// The given percentiles as `(name, value)` pairs, p50 first.
+    pub fn given(&self) -> impl Iterator<Item = (&'static str, f64)> + '_ {
+        [
+            ("p50", self.p50),
+            ("p75", self.p75),
+            ("p90", self.p90),
+            ("p99", self.p99),
+        ]
+        .into_iter()
+        .filter_map(|(name, v)| v.map(|v| (name, v)))
+    }
+
+    /// The named percentile, if given.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        match name {
+            "p50" => self.p50,
+            "p75" => self.p75,
+            "p90" => self.p90,
+            "p99" => self.p99,
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Percentiles {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PercentilesVisitor;
+        impl<'de> Visitor<'de> for PercentilesVisitor {
+            type Value = Percentiles;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a non-negative number or a map of p50, p75, p90, p99")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Percentiles, E> {
+                Ok(Percentiles::p50(non_negative(v)?))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Percentiles, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Percentiles, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Percentiles, A::Error> {
+                let mut out = Percentiles::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    let slot = match key.as_str() {
+                        "p50" => &mut out.p50,
+                        "p75" => &mut out.p75,
+                        "p90" => &mut out.p90,
+                        "p99" => &mut out.p99,
+                        other => {
+                            return Err(de::Error::unknown_field(
+                                other,
+                                &["p50", "p75", "p90", "p99"],
+                            ));
+                        }
+                    };
+                    let value: Option<NonNegative> = map.next_value()?;
+                    *slot = value.map(|v| v.0);
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_any(PercentilesVisitor)
+    }
+}
+
+/// Quantization levels (SPEC section 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum Quantization {
+    Int4,
+    Int8,
+    Fp4,
+    Mxfp4,
+    Nvfp4,
+    Fp6,
+    Fp8,
+    Mxfp8,
+    Fp16,
+    Bf16,
+    Fp32,
+    Unknown,
+}
+
+impl Quantization {
+    /// Every level, in the spec's order.
+    pub const ALL: [Quantization; 12] = [
+        Quantization::Int4,
+        Quantization::Int8,
+        Quantization::Fp4,
+        Quantization::Mxfp4,
+        Quantization::Nvfp4,
+        Quantization::Fp6,
+        Quantization::Fp8,
+        Quantization::Mxfp8,
+        Quantization::Fp16,
+        Quantization::Bf16,
+        Quantization::Fp32,
+        Quantization::Unknown,
+    ];
+
+    /// The lowercase name used in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quantization::Int4 => "int4",
+            Quantization::Int8 => "int8",
+            Quantization::Fp4 => "fp4",
+            Quantization::Mxfp4 => "mxfp4",
+            Quantization::Nvfp4 => "nvfp4",
+            Quantization::Fp6 => "fp6",
+            Quantization::Fp8 => "fp8",
+            Quantization::Mxfp8 => "mxfp8",
+            Quantization::Fp16 => "fp16",
+            Quantization::Bf16 => "bf16",
+            Quantization::Fp32 => "fp32",
+            Quantization::Unknown => "unknown",
+        }
+    }
+
+    /// Whether a filter entry `self` admits an endpoint at `level`: `fp4` also admits `mxfp4`
+    /// and `nvfp4`, `fp8` also admits `mxfp8` (SPEC section 3).
+    ///
+    /// ```
+    /// use routesim::Quantization::*;
+    /// assert!(Fp4.admits(Nvfp4));
+    /// assert!(!Nvfp4.admits(Fp4));
+    /// ```
+    pub fn admits(self, level: Quantization) -> bool {
+        self == level
+            || matches!(
+                (self, level),
+                (Quantization::Fp4, Quantization::Mxfp4 | Quantization::Nvfp4)
+                    | (Quantization::Fp8, Quantization::Mxfp8)
+            )
+    }
+}
+
+/// An endpoint's data policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DataCollection {
+    /// The provider may store or train on prompts.
+    #[default]
+    Allow,
+    /// The provider neither stores nor trains on prompts.
+    Deny,
+}
+
+impl Catalog {
+    /// Parses and validates a catalog in routesim's YAML format or OpenRouter's
+    /// endpoint-listing JSON (recognised by its top-level `data` key).
+    pub fn parse(text: &str) -> Result<Catalog, ParseError> {
+        #[derive(Deserialize)]
+        struct Probe {
+            data: Option<IgnoredAny>,
+        }
+        let probe: Probe = yaml::from_str(text)?;
+        let catalog = if probe.data.is_some() {
+            openrouter::parse(text)?
+        } else {
+            native::parse(text)?
+        };
+        catalog.validate()?;
+        Ok(catalog)
+    }
+
+    /// The model with this exact id.
+    pub fn model(&self, id: &str) -> Option<&Model> {
+        self.models.iter().find(|m| m.id == id)
+    }
+
+    /// Checks what serde cannot: non-empty, unique model ids, unique endpoint slugs, tags that
+    /// belong to their provider.
+    fn validate(&self) -> Result<(), ParseError> {
+        let fail = |message: String| {
+            Err(ParseError {
+                message,
+                line: None,
+            })
+        };
+        if self.models.is_empty() {
+            return fail("models: a catalog needs at least one model, found none".into());
+        }
+        let mut ids: HashMap<&str, usize> = HashMap::new();
+        for (mi, model) in self.models.iter().enumerate() {
+            if let Some(first) = ids.insert(&model.id, mi) {
+                return fail(format!(
+                    "models[{mi}].id: duplicate model id {:?} (first at models[{first}])",
+                    model.id
+                ));
+            }
+            let mut tags: HashMap<String, usize> = HashMap::new();
+            for (ei, ep) in model.endpoints.iter().enumerate() {
+                let here = format!("models[{mi}] ({}).endpoints[{ei}] ({})", model.id, ep.tag);
+                if ep.provider.trim().is_empty() {
+                    return fail(format!(
+                        "{here}.provider: expected a provider slug, found an empty string"
+                    ));
+                }
+                let tag_provider = ep.tag.split('/').next().unwrap_or_default();
+                if !tag_provider.eq_ignore_ascii_case(&ep.provider) {
+                    return fail(format!(
+                        "{here}.tag: tag {:?} belongs to provider {tag_provider:?}, but the endpoint's provider is {:?}",
+                        ep.tag, ep.provider
+                    ));
+                }
+                if let Some(first) = tags.insert(ep.tag.to_ascii_lowercase(), ei) {
+                    return fail(format!(
+                        "{here}.tag: duplicate endpoint slug {:?} in model {} (first at endpoints[{first}])",
+                        ep.tag, model.id
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A non-negative finite number, checked while parsing so the error carries its line.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NonNegative(pub f64);
+
+fn non_negative<E: de::Error>(v: f64) -> Result<f64, E> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(E::custom(format_args!(
+            "expected a non-negative finite number, found {v}"
+        )))
+    }
+}
+
+impl<'de> Deserialize<'de> for NonNegative {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let v = f64::deserialize(deserializer)?;
+        non_negative(v).map(NonNegative)
+    }
+}
+
+/// A share in `0..=1`, checked while parsing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fraction(pub f64);
+
+impl<'de> Deserialize<'de> for Fraction {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let v = f64::deserialize(deserializer)?;
+        if (0.0..=1.0).contains(&v) {
+            Ok(Fraction(v))
+        } else {
+            Err(de::Error::custom(format_args!(
+                "expected a share between 0 and 1, found {v}"
+            )))
+        }
+    }
+}

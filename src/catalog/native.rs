@@ -1,0 +1,88 @@
+//! Raw serde mirror of routesim's native YAML catalog: shapes only, no logic beyond defaults.
+
+use super::{Catalog, DataCollection, Endpoint, Fraction, Model, NonNegative, Parameters};
+use super::{Percentiles, Pricing, Quantization};
+use crate::yaml::{self, ParseError};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCatalog {
+    models: Vec<RawModel>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModel {
+    id: String,
+    endpoints: Vec<RawEndpoint>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEndpoint {
+    provider: String,
+    provider_name: Option<String>,
+    tag: Option<String>,
+    pricing: RawPricing,
+    throughput: Option<Percentiles>,
+    latency: Option<Percentiles>,
+    uptime: Option<Fraction>,
+    quantization: Option<Quantization>,
+    context_length: Option<u64>,
+    max_completion_tokens: Option<u64>,
+    supported_parameters: Option<Vec<String>>,
+    data_collection: Option<DataCollection>,
+    zdr: Option<bool>,
+    distillable: Option<bool>,
+    quality: Option<Fraction>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPricing {
+    prompt: NonNegative,
+    completion: NonNegative,
+    request: Option<NonNegative>,
+    image: Option<NonNegative>,
+}
+
+pub(super) fn parse(text: &str) -> Result<Catalog, ParseError> {
+    let raw: RawCatalog = yaml::from_str(text)?;
+    let models = raw
+        .models
+        .into_iter()
+        .map(|m| Model {
+            id: m.id,
+            endpoints: m.endpoints.into_iter().map(endpoint).collect(),
+        })
+        .collect();
+    Ok(Catalog { models })
+}
+
+fn endpoint(raw: RawEndpoint) -> Endpoint {
+    Endpoint {
+        tag: raw.tag.unwrap_or_else(|| raw.provider.clone()),
+        provider: raw.provider,
+        provider_name: raw.provider_name,
+        pricing: Pricing {
+            prompt: raw.pricing.prompt.0,
+            completion: raw.pricing.completion.0,
+            request: raw.pricing.request.map(|v| v.0),
+            image: raw.pricing.image.map(|v| v.0),
+        },
+        throughput: raw.throughput,
+        latency: raw.latency,
+        uptime: raw.uptime.map_or(1.0, |u| u.0),
+        quantization: raw.quantization.unwrap_or(Quantization::Unknown),
+        context_length: raw.context_length,
+        max_completion_tokens: raw.max_completion_tokens,
+        supported_parameters: raw
+            .supported_parameters
+            .map(|names| Parameters::from_names(names.iter().map(String::as_str))),
+        data_collection: raw.data_collection.unwrap_or_default(),
+        zdr: raw.zdr.unwrap_or(false),
+        distillable: raw.distillable.unwrap_or(true),
+        quality: raw.quality.map(|q| q.0),
+    }
+}

@@ -1,0 +1,76 @@
+//! routesim predicts, before any request is sent, where an OpenRouter-style LLM router will
+//! send it: the ordered fallback list of provider endpoints, with the reason every other
+//! endpoint was left out and the exact probability of each being tried first.
+//!
+//! The pipeline, one module per step: [`catalog`] (endpoint metadata) -> [`request`] (the body
+//! and its `provider` preferences) -> [`filter`] (eligibility) -> [`order`] (load balancing,
+//! sorts, demotion) -> [`router`] (compiled once, draws plans) -> [`plan`] (the output).
+//!
+//! ```
+//! use rand::SeedableRng;
+//! let catalog = routesim::Catalog::parse(r#"
+//! models:
+//!   - id: acme/widget
+//!     endpoints:
+//!       - { provider: a, pricing: { prompt: 0.5, completion: 0.5 } }             # $1
+//!       - { provider: b, pricing: { prompt: 1, completion: 1 }, uptime: 0.5 }    # $2, down
+//!       - { provider: c, pricing: { prompt: 1.5, completion: 1.5 } }             # $3
+//! "#).unwrap();
+//! let request = routesim::Request::parse(r#"{"model": "acme/widget"}"#).unwrap();
+//! let mut rng = rand::rngs::SmallRng::seed_from_u64(1);
+//! let plan = routesim::route(&catalog, &request, &routesim::Options::default(), &mut rng).unwrap();
+//! let a = plan.attempts.iter().find(|a| a.endpoint == "a").unwrap();
+//! assert!((a.first_probability - 0.9).abs() < 1e-12, "A is 9x as likely as C to go first");
+//! assert_eq!(plan.attempts[2].endpoint, "b", "the down endpoint is always last");
+//! ```
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod catalog;
+pub mod error;
+pub mod filter;
+pub mod order;
+pub mod plan;
+pub mod request;
+pub mod router;
+pub mod slug;
+mod yaml;
+
+pub use catalog::{
+    Catalog, DataCollection, Endpoint, Model, Parameters, Percentiles, Pricing, Quantization,
+};
+pub use error::{AvailabilityCode, Error, Relaxation, Unroutable};
+pub use order::{Band, Bands};
+pub use plan::{Attempt, Exclusion, Plan, Reason, Strategy};
+pub use request::{
+    MaxPrice, ModelRef, Partition, Preferences, Request, Sort, SortBy, UsageEstimate,
+};
+pub use router::{Options, PlanBuf, Router, Target};
+pub use yaml::ParseError;
+
+use rand::Rng;
+
+/// Routes one request: compiles it against the catalog and draws one plan.
+///
+/// For many draws of the same request, compile a [`Router`] once instead.
+pub fn route<R: Rng + ?Sized>(
+    catalog: &Catalog,
+    request: &Request,
+    options: &Options,
+    rng: &mut R,
+) -> Result<Plan, Error> {
+    Ok(Router::compile(catalog, request, options)?.plan(rng))
+}
+
+/// Mixes a user seed with SplitMix64 so that nearby seeds give independent generator states.
+///
+/// ```
+/// assert_ne!(routesim::mix_seed(1), routesim::mix_seed(2));
+/// ```
+pub fn mix_seed(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

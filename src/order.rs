@@ -1,0 +1,276 @@
+//! Base ordering (SPEC section 4): price load balancing over uptime bands, strict sorts, and the
+//! preferred_* demotion, expressed as segments that a router draws from.
+//!
+//! A segment is either a fixed run of endpoints or a weighted one: zero-price endpoints first in
+//! uniformly random order, then the priced ones drawn one by one with probability proportional
+//! to `1 / price^2` among those left (successive sampling). Never filters.
+
+use crate::catalog::{Endpoint, Percentiles};
+use crate::request::SortBy;
+use rand::Rng;
+use std::cmp::Ordering;
+
+/// Uptime thresholds that split endpoints into bands (OpenRouter's published provider
+/// thresholds by default).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bands {
+    /// At or above this uptime an endpoint is stable (default 0.95).
+    pub stable: f64,
+    /// Below this uptime an endpoint is down, only a last resort (default 0.80); between the
+    /// two it is degraded.
+    pub down: f64,
+}
+
+impl Default for Bands {
+    fn default() -> Bands {
+        Bands {
+            stable: 0.95,
+            down: 0.80,
+        }
+    }
+}
+
+/// The band of an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Band {
+    /// uptime >= stable threshold.
+    Stable,
+    /// down threshold <= uptime < stable threshold: lower priority.
+    Degraded,
+    /// uptime < down threshold: only used as a fallback.
+    Down,
+}
+
+impl Bands {
+    /// The band of an uptime.
+    pub fn of(&self, uptime: f64) -> Band {
+        if uptime >= self.stable {
+            Band::Stable
+        } else if uptime >= self.down {
+            Band::Degraded
+        } else {
+            Band::Down
+        }
+    }
+}
+
+/// What ordering needs to know of a candidate endpoint.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Candidate<'a> {
+    pub ep: &'a Endpoint,
+    pub price: f64,
+}
+
+/// A run of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Segment {
+    /// Exactly this order.
+    Fixed(Vec<u32>),
+    /// `free` in uniformly random order, then `priced` by successive inverse-square draws.
+    /// `priced` is kept cheapest first, so weights that underflow to zero fall back to price order.
+    Weighted { free: Vec<u32>, priced: Vec<u32> },
+}
+
+/// How the base ordering is built for a request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BaseOrder<'r> {
+    pub sort: Option<SortBy>,
+    pub bands: Bands,
+    pub min_throughput: Option<&'r Percentiles>,
+    pub max_latency: Option<&'r Percentiles>,
+}
+
+impl BaseOrder<'_> {
+    /// Appends the base ordering of `ids` (in pool order) to `out`: preferred endpoints first,
+    /// each part by sort or load balancing.
+    pub fn base(&self, ids: &[u32], cands: &[Candidate], out: &mut Vec<Segment>) {
+        if self.min_throughput.is_none() && self.max_latency.is_none() {
+            return self.unpreferred(ids, cands, out);
+        }
+        let (meets, misses): (Vec<u32>, Vec<u32>) = ids
+            .iter()
+            .partition(|&&id| self.meets(cands[id as usize].ep));
+        self.unpreferred(&meets, cands, out);
+        self.unpreferred(&misses, cands, out);
+    }
+
+    /// Whether an endpoint meets every given percentile of both preferences.
+    pub fn meets(&self, ep: &Endpoint) -> bool {
+        let throughput_ok = self.min_throughput.is_none_or(|want| {
+            want.given().all(|(name, min)| {
+                ep.throughput
+                    .and_then(|t| t.get(name))
+                    .is_some_and(|v| v >= min)
+            })
+        });
+        let latency_ok = self.max_latency.is_none_or(|want| {
+            want.given().all(|(name, max)| {
+                ep.latency
+                    .and_then(|t| t.get(name))
+                    .is_some_and(|v| v <= max)
+            })
+        });
+        throughput_ok && latency_ok
+    }
+
+    fn unpreferred(&self, ids: &[u32], cands: &[Candidate], out: &mut Vec<Segment>) {
+        if ids.is_empty() {
+            return;
+        }
+        if let Some(by) = self.sort {
+            let mut sorted = ids.to_vec();
+            sorted.sort_by(|&a, &b| sort_cmp(by, &cands[a as usize], &cands[b as usize]));
+            out.push(Segment::Fixed(sorted));
+            return;
+        }
+        let band_of = |id: &u32| self.bands.of(cands[*id as usize].ep.uptime);
+        for band in [Band::Stable, Band::Degraded] {
+            let members: Vec<u32> = ids
+                .iter()
+                .copied()
+                .filter(|id| band_of(id) == band)
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            let (free, mut priced): (Vec<u32>, Vec<u32>) = members
+                .iter()
+                .partition(|&&id| cands[id as usize].price == 0.0);
+            priced.sort_by(|&a, &b| price_cmp(&cands[a as usize], &cands[b as usize]));
+            out.push(Segment::Weighted { free, priced });
+        }
+        let mut down: Vec<u32> = ids
+            .iter()
+            .copied()
+            .filter(|id| band_of(id) == Band::Down)
+            .collect();
+        if !down.is_empty() {
+            down.sort_by(|&a, &b| price_cmp(&cands[a as usize], &cands[b as usize]));
+            out.push(Segment::Fixed(down));
+        }
+    }
+}
+
+/// Cheapest first, ties by slug.
+fn price_cmp(a: &Candidate, b: &Candidate) -> Ordering {
+    a.price
+        .total_cmp(&b.price)
+        .then_with(|| a.ep.tag.cmp(&b.ep.tag))
+}
+
+/// Strict sort order: by the key (missing metrics last), then price, then slug.
+fn sort_cmp(by: SortBy, a: &Candidate, b: &Candidate) -> Ordering {
+    let p50 = |m: Option<Percentiles>| m.and_then(|m| m.p50);
+    let key = match by {
+        SortBy::Price => Ordering::Equal,
+        SortBy::Throughput => missing_last(p50(a.ep.throughput), p50(b.ep.throughput), true),
+        SortBy::Latency => missing_last(p50(a.ep.latency), p50(b.ep.latency), false),
+        SortBy::Exacto => missing_last(a.ep.quality, b.ep.quality, true),
+    };
+    key.then_with(|| price_cmp(a, b))
+}
+
+fn missing_last(a: Option<f64>, b: Option<f64>, descending: bool) -> Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) if descending => b.total_cmp(&a),
+        (Some(a), Some(b)) => a.total_cmp(&b),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+/// Inverse-square weights relative to the cheapest priced endpoint, so that ratios stay exact
+/// and nothing overflows: `(min_price / price)^2`, in `(0, 1]`.
+pub(crate) fn weights(priced: &[u32], cands: &[Candidate]) -> Vec<f64> {
+    let min = priced
+        .iter()
+        .map(|&id| cands[id as usize].price)
+        .fold(f64::INFINITY, f64::min);
+    priced
+        .iter()
+        .map(|&id| {
+            let r = min / cands[id as usize].price;
+            r * r
+        })
+        .collect()
+}
+
+/// A uniform float in `[0, 1)` from the top 53 bits of one draw.
+#[inline]
+pub(crate) fn unit<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// A uniform index in `0..n` (Lemire's multiply; bias below n / 2^64).
+#[inline]
+pub(crate) fn index<R: Rng + ?Sized>(rng: &mut R, n: usize) -> usize {
+    ((rng.next_u64() as u128 * n as u128) >> 64) as usize
+}
+
+/// Segments at most this long are drawn by linear scans (quadratic but branch-light); longer
+/// ones by exponential keys and a sort.
+const LINEAR_DRAW_MAX: usize = 24;
+
+/// Shuffles `ids` uniformly (Fisher-Yates).
+pub(crate) fn shuffle<R: Rng + ?Sized>(rng: &mut R, ids: &mut [u32]) {
+    for i in (1..ids.len()).rev() {
+        let j = index(rng, i + 1);
+        ids.swap(i, j);
+    }
+}
+
+/// Reorders `ids` by successive weighted sampling without replacement: each position is drawn
+/// from the ids left with probability proportional to `weight(id)`. `ids` must arrive cheapest
+/// first; zero weights (underflow) keep that order at the end.
+pub(crate) fn successive<R: Rng + ?Sized>(
+    rng: &mut R,
+    ids: &mut [u32],
+    weight: impl Fn(u32) -> f64,
+    scratch: &mut Vec<(f64, u32)>,
+) {
+    let n = ids.len();
+    if n <= LINEAR_DRAW_MAX {
+        for i in 0..n.saturating_sub(1) {
+            let total: f64 = ids[i..].iter().map(|&id| weight(id)).sum();
+            if total <= 0.0 {
+                break;
+            }
+            let mut r = unit(rng) * total;
+            let mut pick = n - 1;
+            for (j, &id) in ids.iter().enumerate().skip(i) {
+                let w = weight(id);
+                if r < w {
+                    pick = j;
+                    break;
+                }
+                r -= w;
+            }
+            // Rounding can leave r past the last positive weight: take the last positive one.
+            while weight(ids[pick]) <= 0.0 && pick > i {
+                pick -= 1;
+            }
+            ids[i..=pick].rotate_right(1);
+        }
+        return;
+    }
+    // Efraimidis-Spirakis: key = Exp(1) / weight, ascending, has the successive-sampling law.
+    scratch.clear();
+    for (pos, &id) in ids.iter().enumerate() {
+        let w = weight(id);
+        let key = if w > 0.0 {
+            -(1.0 - unit(rng)).ln() / w
+        } else {
+            f64::INFINITY
+        };
+        scratch.push((key, pos as u32));
+    }
+    scratch.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    // Write back in key order: swap positions for ids, then copy.
+    for entry in scratch.iter_mut() {
+        entry.1 = ids[entry.1 as usize];
+    }
+    for (slot, &(_, id)) in ids.iter_mut().zip(scratch.iter()) {
+        *slot = id;
+    }
+}

@@ -1,0 +1,492 @@
+//! The request body and its `provider` object, parsed into validated preferences.
+//!
+//! Reads only what routing needs (SPEC section 2); the rest of a chat-completions body
+//! (`messages`, `stream`, ...) is skipped. Both snake_case and the TypeScript SDK's camelCase
+//! names are accepted in `provider`, and a field set to `null` is the same as a field left out.
+
+use crate::catalog::{DataCollection, PARAMETERS, Parameters, Percentiles, Quantization};
+use crate::yaml::{self, ParseError};
+use serde::de::{self, Deserializer, IntoDeserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A validated request: the models to try and the routing preferences.
+///
+/// ```
+/// let req = routesim::Request::parse(r#"{"model": "a/m:nitro", "temperature": 0.2,
+///     "provider": {"allowFallbacks": false}}"#).unwrap();
+/// assert_eq!(req.models[0].id, "a/m");
+/// assert_eq!(req.sort().map(|s| s.by), Some(routesim::SortBy::Throughput));
+/// assert!(!req.provider.allow_fallbacks);
+/// assert!(req.parameters.contains_name("temperature"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Request {
+    /// `model` first, then each entry of `models`, in order (duplicates kept; routing warns).
+    pub models: Vec<ModelRef>,
+    /// Vocabulary parameters present (non-null) in the body.
+    pub parameters: Parameters,
+    /// `max_tokens`, or `max_completion_tokens` when only that is given.
+    pub max_tokens: Option<u64>,
+    /// routesim's `usage_estimate` extension.
+    pub usage: Option<UsageEstimate>,
+    /// The `provider` preferences.
+    pub provider: Preferences,
+}
+
+/// A model named by the request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelRef {
+    /// The catalog id, without a routing variant suffix.
+    pub id: String,
+    /// `:nitro`, `:floor` or `:exacto`, if the id carried one.
+    pub variant: Option<SortBy>,
+    /// Where the request named it: `model` or `models[i]`.
+    pub field: String,
+}
+
+/// Token estimates for cost and context predictions (a routesim extension).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageEstimate {
+    /// Expected prompt tokens.
+    #[serde(default)]
+    pub prompt_tokens: u64,
+    /// Expected completion tokens.
+    #[serde(default)]
+    pub completion_tokens: u64,
+}
+
+/// The `provider` preferences object (SPEC section 2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preferences {
+    /// Slugs to try first, in this order.
+    pub order: Option<Vec<String>>,
+    /// False: only endpoints named by `order` (or only the first choice without `order`).
+    pub allow_fallbacks: bool,
+    /// Only endpoints that support every parameter in the request.
+    pub require_parameters: bool,
+    /// `Deny` skips endpoints whose data policy is `allow`.
+    pub data_collection: DataCollection,
+    /// Only zero-data-retention endpoints.
+    pub zdr: bool,
+    /// Only distillable endpoints.
+    pub enforce_distillable_text: bool,
+    /// Allow only these slugs.
+    pub only: Option<Vec<String>>,
+    /// Skip these slugs.
+    pub ignore: Vec<String>,
+    /// Allow only these quantizations.
+    pub quantizations: Option<Vec<Quantization>>,
+    /// Strict ordering.
+    pub sort: Option<Sort>,
+    /// Price ceilings.
+    pub max_price: MaxPrice,
+    /// Endpoints below it go after those that meet it (tokens per second).
+    pub preferred_min_throughput: Option<Percentiles>,
+    /// Endpoints above it go after those that meet it (seconds).
+    pub preferred_max_latency: Option<Percentiles>,
+}
+
+impl Default for Preferences {
+    fn default() -> Preferences {
+        Preferences {
+            order: None,
+            allow_fallbacks: true,
+            require_parameters: false,
+            data_collection: DataCollection::Allow,
+            zdr: false,
+            enforce_distillable_text: false,
+            only: None,
+            ignore: Vec::new(),
+            quantizations: None,
+            sort: None,
+            max_price: MaxPrice::default(),
+            preferred_min_throughput: None,
+            preferred_max_latency: None,
+        }
+    }
+}
+
+/// What to sort by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SortBy {
+    /// Lowest price first.
+    Price,
+    /// Highest p50 throughput first.
+    Throughput,
+    /// Lowest p50 latency first.
+    Latency,
+    /// Highest `quality` first (SPEC section 7).
+    Exacto,
+}
+
+/// Whether a sort keeps models apart (`Model`, the default) or sorts all endpoints together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Partition {
+    /// The primary model's endpoints first, then each fallback model's.
+    #[default]
+    Model,
+    /// The endpoints of all models sorted together.
+    None,
+}
+
+/// A strict sort: key and partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    /// The key.
+    pub by: SortBy,
+    /// Whether models stay apart.
+    pub partition: Partition,
+}
+
+/// `max_price` ceilings; `None` means no ceiling.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct MaxPrice {
+    /// USD per million prompt tokens.
+    pub prompt: Option<f64>,
+    /// USD per million completion tokens.
+    pub completion: Option<f64>,
+    /// USD per request.
+    pub request: Option<f64>,
+    /// USD per image.
+    pub image: Option<f64>,
+    /// USD per audio unit (no catalog field carries an audio price, so it never excludes).
+    pub audio: Option<f64>,
+}
+
+impl Request {
+    /// Parses a request body (JSON or YAML).
+    pub fn parse(text: &str) -> Result<Request, ParseError> {
+        let raw: RawRequest = yaml::from_str(text)?;
+        let mut models = Vec::new();
+        if let Some(id) = raw.model {
+            models.push(model_ref(&id, "model".to_string()));
+        }
+        for (i, id) in raw.models.into_iter().flatten().enumerate() {
+            models.push(model_ref(&id, format!("models[{i}]")));
+        }
+        if models.is_empty() {
+            return Err(ParseError {
+                message: "model: missing field `model` (a model id, or a `models` list)".into(),
+                line: None,
+            });
+        }
+        let p = raw.provider.unwrap_or_default();
+        Ok(Request {
+            models,
+            parameters: raw.parameters,
+            max_tokens: raw.max_tokens.or(raw.max_completion_tokens),
+            usage: raw.usage_estimate,
+            provider: Preferences {
+                order: p.order,
+                allow_fallbacks: p.allow_fallbacks.unwrap_or(true),
+                require_parameters: p.require_parameters.unwrap_or(false),
+                data_collection: p.data_collection.unwrap_or_default(),
+                zdr: p.zdr.unwrap_or(false),
+                enforce_distillable_text: p.enforce_distillable_text.unwrap_or(false),
+                only: p.only,
+                ignore: p.ignore.unwrap_or_default(),
+                quantizations: p.quantizations,
+                sort: p.sort.and_then(|s| s.0),
+                max_price: p
+                    .max_price
+                    .map(RawMaxPrice::into_max_price)
+                    .unwrap_or_default(),
+                preferred_min_throughput: p.preferred_min_throughput,
+                preferred_max_latency: p.preferred_max_latency,
+            },
+        })
+    }
+
+    /// The sort in force: `provider.sort` if set, else the primary model's variant
+    /// (`:nitro` throughput, `:floor` price, `:exacto` exacto), partitioned by model.
+    pub fn sort(&self) -> Option<Sort> {
+        self.provider.sort.or_else(|| {
+            self.models.first().and_then(|m| m.variant).map(|by| Sort {
+                by,
+                partition: Partition::Model,
+            })
+        })
+    }
+}
+
+/// Splits a routing variant off a model id; other suffixes (`:free`, ...) stay in the id.
+fn model_ref(written: &str, field: String) -> ModelRef {
+    let variant = written.rsplit_once(':').and_then(|(id, suffix)| {
+        let by = match suffix {
+            "nitro" => SortBy::Throughput,
+            "floor" => SortBy::Price,
+            "exacto" => SortBy::Exacto,
+            _ => return None,
+        };
+        Some((id, by))
+    });
+    match variant {
+        Some((id, by)) => ModelRef {
+            id: id.to_string(),
+            variant: Some(by),
+            field,
+        },
+        None => ModelRef {
+            id: written.to_string(),
+            variant: None,
+            field,
+        },
+    }
+}
+
+/// The top level of a request body: known fields typed, vocabulary parameters recorded by
+/// presence, everything else skipped.
+#[derive(Default)]
+struct RawRequest {
+    model: Option<String>,
+    models: Option<Vec<String>>,
+    max_tokens: Option<u64>,
+    max_completion_tokens: Option<u64>,
+    usage_estimate: Option<UsageEstimate>,
+    provider: Option<RawProvider>,
+    parameters: Parameters,
+}
+
+impl<'de> Deserialize<'de> for RawRequest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RequestVisitor;
+        impl<'de> Visitor<'de> for RequestVisitor {
+            type Value = RawRequest;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a chat-completions request body (a JSON object)")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawRequest, A::Error> {
+                let mut raw = RawRequest::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "model" => raw.model = map.next_value()?,
+                        "models" => raw.models = map.next_value()?,
+                        "max_tokens" => raw.max_tokens = map.next_value()?,
+                        "max_completion_tokens" => raw.max_completion_tokens = map.next_value()?,
+                        "usage_estimate" => raw.usage_estimate = map.next_value()?,
+                        "provider" => raw.provider = map.next_value()?,
+                        _ => {
+                            let value: Option<de::IgnoredAny> = map.next_value()?;
+                            if value.is_none() {
+                                continue;
+                            }
+                        }
+                    }
+                    if PARAMETERS.contains(&key.as_str()) {
+                        let present = match key.as_str() {
+                            "max_tokens" => raw.max_tokens.is_some(),
+                            "max_completion_tokens" => raw.max_completion_tokens.is_some(),
+                            _ => true,
+                        };
+                        if present {
+                            raw.parameters.insert(&key);
+                        }
+                    }
+                }
+                Ok(raw)
+            }
+        }
+        deserializer.deserialize_map(RequestVisitor)
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawProvider {
+    order: Option<Vec<String>>,
+    #[serde(alias = "allowFallbacks")]
+    allow_fallbacks: Option<bool>,
+    #[serde(alias = "requireParameters")]
+    require_parameters: Option<bool>,
+    #[serde(alias = "dataCollection")]
+    data_collection: Option<DataCollection>,
+    zdr: Option<bool>,
+    #[serde(alias = "enforceDistillableText")]
+    enforce_distillable_text: Option<bool>,
+    only: Option<Vec<String>>,
+    ignore: Option<Vec<String>>,
+    quantizations: Option<Vec<Quantization>>,
+    sort: Option<RawSort>,
+    #[serde(alias = "maxPrice")]
+    max_price: Option<RawMaxPrice>,
+    #[serde(alias = "preferredMinThroughput")]
+    preferred_min_throughput: Option<Percentiles>,
+    #[serde(alias = "preferredMaxLatency")]
+    preferred_max_latency: Option<Percentiles>,
+}
+
+/// `sort`: a key name, or `{by, partition}` (a null `by` means no sort).
+struct RawSort(Option<Sort>);
+
+impl<'de> Deserialize<'de> for RawSort {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SortVisitor;
+        impl<'de> Visitor<'de> for SortVisitor {
+            type Value = RawSort;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "one of \"price\", \"throughput\", \"latency\", \"exacto\", or {by, partition}",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawSort, E> {
+                let by = SortBy::deserialize(v.into_deserializer())?;
+                Ok(RawSort(Some(Sort {
+                    by,
+                    partition: Partition::Model,
+                })))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawSort, A::Error> {
+                let mut by = None;
+                let mut partition = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "by" => by = map.next_value::<Option<SortBy>>()?,
+                        "partition" => partition = map.next_value::<Option<Partition>>()?,
+                        other => {
+                            return Err(de::Error::unknown_field(other, &["by", "partition"]));
+                        }
+                    }
+                }
+                Ok(RawSort(by.map(|by| Sort {
+                    by,
+                    partition: partition.unwrap_or_default(),
+                })))
+            }
+        }
+        deserializer.deserialize_any(SortVisitor)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMaxPrice {
+    prompt: Option<Ceiling>,
+    completion: Option<Ceiling>,
+    request: Option<Ceiling>,
+    image: Option<Ceiling>,
+    audio: Option<Ceiling>,
+}
+
+impl RawMaxPrice {
+    fn into_max_price(self) -> MaxPrice {
+        MaxPrice {
+            prompt: self.prompt.map(|c| c.0),
+            completion: self.completion.map(|c| c.0),
+            request: self.request.map(|c| c.0),
+            image: self.image.map(|c| c.0),
+            audio: self.audio.map(|c| c.0),
+        }
+    }
+}
+
+/// A price ceiling: a non-negative number or decimal string.
+struct Ceiling(f64);
+
+impl<'de> Deserialize<'de> for Ceiling {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct CeilingVisitor;
+        impl Visitor<'_> for CeilingVisitor {
+            type Value = Ceiling;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a non-negative number or decimal string")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Ceiling, E> {
+                if v.is_finite() && v >= 0.0 {
+                    Ok(Ceiling(v))
+                } else {
+                    Err(E::custom(format_args!(
+                        "expected a non-negative finite price, found {v}"
+                    )))
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Ceiling, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Ceiling, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Ceiling, E> {
+                match v.trim().parse::<f64>() {
+                    Ok(n) => self.visit_f64(n),
+                    Err(_) => Err(E::custom(format_args!(
+                        "expected a non-negative number or decimal string, found {v:?}"
+                    ))),
+                }
+            }
+        }
+        deserializer.deserialize_any(CeilingVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn camel_case_and_snake_case_names_mean_the_same() {
+        let a = Request::parse(r#"{"model":"m","provider":{"allowFallbacks":false,"maxPrice":{"prompt":"1.5"},"preferredMaxLatency":2}}"#).unwrap();
+        let b = Request::parse(r#"{"model":"m","provider":{"allow_fallbacks":false,"max_price":{"prompt":1.5},"preferred_max_latency":{"p50":2}}}"#).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn explicit_nulls_mean_left_out() {
+        let a = Request::parse(
+            r#"{"model":"m","temperature":null,"provider":{"order":null,"sort":null,"zdr":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(a.provider, Preferences::default());
+        assert!(a.parameters.is_empty(), "a null parameter is not present");
+    }
+
+    #[test]
+    fn unknown_sort_key_names_the_field_and_the_choices() {
+        let err = Request::parse(r#"{"model":"m","provider":{"sort":"cheapest"}}"#).unwrap_err();
+        assert!(err.message.contains("provider.sort"), "{}", err.message);
+        assert!(err.message.contains("throughput"), "{}", err.message);
+    }
+
+    #[test]
+    fn unknown_provider_field_is_an_error_naming_it() {
+        let err = Request::parse("{\"model\":\"m\",\n\"provider\":{\"odrer\":[]}}").unwrap_err();
+        assert!(err.message.contains("odrer"), "{}", err.message);
+        assert_eq!(err.line, Some(2));
+    }
+
+    #[test]
+    fn variants_set_the_sort_but_an_explicit_sort_wins() {
+        let r = Request::parse(r#"{"model":"m:floor"}"#).unwrap();
+        assert_eq!(r.sort().map(|s| s.by), Some(SortBy::Price));
+        let r = Request::parse(r#"{"model":"m:nitro","provider":{"sort":"latency"}}"#).unwrap();
+        assert_eq!(r.sort().map(|s| s.by), Some(SortBy::Latency));
+        let r = Request::parse(r#"{"model":"m:free"}"#).unwrap();
+        assert_eq!(r.models[0].id, "m:free");
+        assert_eq!(r.sort(), None);
+    }
+
+    #[test]
+    fn sort_object_form_reads_partition() {
+        let r = Request::parse(
+            r#"{"model":"m","provider":{"sort":{"by":"price","partition":"none"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            r.provider.sort,
+            Some(Sort {
+                by: SortBy::Price,
+                partition: Partition::None
+            })
+        );
+    }
+
+    #[test]
+    fn max_completion_tokens_stands_in_for_max_tokens() {
+        let r = Request::parse(r#"{"model":"m","max_completion_tokens":100}"#).unwrap();
+        assert_eq!(r.max_tokens, Some(100));
+        assert!(r.parameters.contains_name("max_tokens"));
+    }
+}
