@@ -212,49 +212,63 @@ pub(crate) fn index<R: Rng + ?Sized>(rng: &mut R, n: usize) -> usize {
 /// ones by exponential keys and a sort.
 const LINEAR_DRAW_MAX: usize = 24;
 
-/// Shuffles `ids` uniformly (Fisher-Yates).
-pub(crate) fn shuffle<R: Rng + ?Sized>(rng: &mut R, ids: &mut [u32]) {
-    for i in (1..ids.len()).rev() {
-        let j = index(rng, i + 1);
+/// Shuffles `ids` uniformly (forward Fisher-Yates), one position at a time; after each,
+/// `stop(rng, id)` may end the walk. Returns the position that stopped it.
+pub(crate) fn shuffle_until<R: Rng + ?Sized>(
+    rng: &mut R,
+    ids: &mut [u32],
+    stop: &mut impl FnMut(&mut R, u32) -> bool,
+) -> Option<usize> {
+    let n = ids.len();
+    for i in 0..n {
+        let j = i + index(rng, n - i);
         ids.swap(i, j);
+        if stop(rng, ids[i]) {
+            return Some(i);
+        }
     }
+    None
 }
 
 /// Reorders `ids` by successive weighted sampling without replacement: each position is drawn
-/// from the ids left with probability proportional to `weight(id)`. `ids` must arrive cheapest
-/// first; zero weights (underflow) keep that order at the end.
-pub(crate) fn successive<R: Rng + ?Sized>(
+/// from the ids left with probability proportional to `weight(id)`; after each, `stop(rng, id)`
+/// may end the walk, leaving the rest undrawn. Returns the position that stopped it. `ids` must
+/// arrive cheapest first; zero weights (underflow) keep that order at the end.
+pub(crate) fn successive_until<R: Rng + ?Sized>(
     rng: &mut R,
     ids: &mut [u32],
     weight: impl Fn(u32) -> f64,
     scratch: &mut Vec<(f64, u32)>,
-) {
+    stop: &mut impl FnMut(&mut R, u32) -> bool,
+) -> Option<usize> {
     let n = ids.len();
     if n <= LINEAR_DRAW_MAX {
-        for i in 0..n.saturating_sub(1) {
-            let total: f64 = ids[i..].iter().map(|&id| weight(id)).sum();
-            if total <= 0.0 {
-                break;
-            }
-            let mut r = unit(rng) * total;
-            let mut pick = n - 1;
-            for (j, &id) in ids.iter().enumerate().skip(i) {
-                let w = weight(id);
-                if r < w {
-                    pick = j;
-                    break;
+        let mut total: f64 = ids.iter().map(|&id| weight(id)).sum();
+        for i in 0..n {
+            if i + 1 < n && total > 0.0 {
+                let mut r = unit(rng) * total;
+                let mut pick = i;
+                for (j, &id) in ids.iter().enumerate().skip(i) {
+                    let w = weight(id);
+                    if w > 0.0 {
+                        // Rounding can leave r past the last positive weight: keep that one.
+                        pick = j;
+                    }
+                    if r < w {
+                        break;
+                    }
+                    r -= w;
                 }
-                r -= w;
+                total -= weight(ids[pick]);
+                ids[i..=pick].rotate_right(1);
             }
-            // Rounding can leave r past the last positive weight: take the last positive one.
-            while weight(ids[pick]) <= 0.0 && pick > i {
-                pick -= 1;
+            if stop(rng, ids[i]) {
+                return Some(i);
             }
-            ids[i..=pick].rotate_right(1);
         }
-        return;
+        return None;
     }
-    // Efraimidis-Spirakis: key = Exp(1) / weight, ascending, has the successive-sampling law.
+    // Efraimidis-Spirakis: ascending keys Exp(1) / weight have the successive-sampling law.
     scratch.clear();
     for (pos, &id) in ids.iter().enumerate() {
         let w = weight(id);
@@ -273,4 +287,5 @@ pub(crate) fn successive<R: Rng + ?Sized>(
     for (slot, &(_, id)) in ids.iter_mut().zip(scratch.iter()) {
         *slot = id;
     }
+    (0..n).find(|&i| stop(rng, ids[i]))
 }

@@ -55,11 +55,13 @@ impl PlanBuf {
     }
 }
 
+/// One model's part of the plan (or every model's, under `partition: "none"`).
 #[derive(Debug, Clone)]
-struct Group {
-    segments: Vec<Segment>,
-    /// `Some(1)` when `allow_fallbacks: false` without `order` keeps only the first attempt.
-    limit: Option<usize>,
+enum Group {
+    /// The segments in turn.
+    Segments(Vec<Segment>),
+    /// `allow_fallbacks: false` without `order`: only the first attempt of the segments.
+    FirstOnly(FirstPick),
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +80,21 @@ enum FirstPick {
     Fixed(u32),
     Uniform(Vec<u32>),
     Cumulative { ids: Vec<u32>, cdf: Vec<f64> },
+}
+
+impl FirstPick {
+    fn draw<R: Rng + ?Sized>(&self, rng: &mut R) -> u32 {
+        match self {
+            FirstPick::Fixed(id) => *id,
+            FirstPick::Uniform(ids) => ids[order::index(rng, ids.len())],
+            FirstPick::Cumulative { ids, cdf } => {
+                let total = cdf[cdf.len() - 1];
+                let r = order::unit(rng) * total;
+                let i = cdf.partition_point(|&c| c <= r).min(ids.len() - 1);
+                ids[i]
+            }
+        }
+    }
 }
 
 /// A request compiled against a catalog.
@@ -185,12 +202,13 @@ impl Router {
         };
         let mut cut = vec![false; targets.len()];
         let mut matched_order = false;
-        let groups: Vec<Group> = pools
+        let compiled: Vec<(Vec<Segment>, bool)> = pools
             .iter()
             .map(|pool| {
-                let (group, matched) = compile_group(pool, &cands, request, &base, &mut cut);
+                let (segments, first_only, matched) =
+                    compile_group(pool, &cands, request, &base, &mut cut);
                 matched_order |= matched;
-                group
+                (segments, first_only)
             })
             .collect();
         for row in rows.iter_mut() {
@@ -207,7 +225,7 @@ impl Router {
         }
 
         let mut longest_segment = 0;
-        for seg in groups.iter().flat_map(|g| &g.segments) {
+        for seg in compiled.iter().flat_map(|(segments, _)| segments) {
             if let Segment::Weighted { free, priced } = seg {
                 for (&id, w) in priced.iter().zip(order::weights(priced, &cands)) {
                     targets[id as usize].weight = w;
@@ -216,10 +234,18 @@ impl Router {
             }
         }
 
-        let Some(first_segment) = groups.iter().find_map(|g| g.segments.first()) else {
+        let Some(first_segment) = compiled.iter().find_map(|(segments, _)| segments.first()) else {
             return Err(unroutable(&models, rows));
         };
-        let first = first_pick(first_segment, &mut targets);
+        set_first_probabilities(first_segment, &mut targets);
+        let first = first_pick(first_segment, &targets);
+        let groups = compiled
+            .into_iter()
+            .map(|(segments, first_only)| match segments.first() {
+                Some(seg) if first_only => Group::FirstOnly(first_pick(seg, &targets)),
+                _ => Group::Segments(segments),
+            })
+            .collect();
 
         let strategy = match (matched_order, sort.map(|s| s.by)) {
             (true, _) => Strategy::Order,
@@ -271,49 +297,71 @@ impl Router {
     /// Draws one plan into `buf` (cleared first). Allocates nothing once `buf` has the room
     /// [`Router::buffer`] gives it.
     pub fn draw<R: Rng + ?Sized>(&self, rng: &mut R, buf: &mut PlanBuf) {
+        self.draw_until(rng, buf, |_, _| false);
+    }
+
+    /// Draws a plan attempt by attempt, asking `stop(rng, id)` after each; the walk ends at the
+    /// first `true`, and the rest of the plan is never drawn. `buf` then holds the attempts up
+    /// to and including that one, and its id is returned. This is how a simulation walks a plan
+    /// until an attempt succeeds: the draws are the same as [`Router::draw`]'s.
+    pub fn draw_until<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        buf: &mut PlanBuf,
+        mut stop: impl FnMut(&mut R, u32) -> bool,
+    ) -> Option<u32> {
         buf.attempts.clear();
         for group in &self.groups {
-            let start = buf.attempts.len();
-            for seg in &group.segments {
-                match seg {
-                    Segment::Fixed(ids) => buf.attempts.extend_from_slice(ids),
-                    Segment::Weighted { free, priced } => {
-                        let s = buf.attempts.len();
-                        buf.attempts.extend_from_slice(free);
-                        order::shuffle(rng, &mut buf.attempts[s..]);
-                        let s = buf.attempts.len();
-                        buf.attempts.extend_from_slice(priced);
-                        let targets = &self.targets;
-                        order::successive(
-                            rng,
-                            &mut buf.attempts[s..],
-                            |id| targets[id as usize].weight,
-                            &mut buf.scratch,
-                        );
+            let segments = match group {
+                Group::FirstOnly(pick) => {
+                    let id = pick.draw(rng);
+                    buf.attempts.push(id);
+                    if stop(rng, id) {
+                        return Some(id);
                     }
+                    continue;
                 }
-                if group.limit.is_some_and(|l| buf.attempts.len() - start >= l) {
-                    break;
+                Group::Segments(segments) => segments,
+            };
+            for seg in segments {
+                let start = buf.attempts.len();
+                let stopped = match seg {
+                    Segment::Fixed(ids) => {
+                        buf.attempts.extend_from_slice(ids);
+                        (0..ids.len()).find(|&i| stop(rng, ids[i]))
+                    }
+                    Segment::Weighted { free, priced } => {
+                        buf.attempts.extend_from_slice(free);
+                        match order::shuffle_until(rng, &mut buf.attempts[start..], &mut stop) {
+                            Some(i) => Some(i),
+                            None => {
+                                let s = buf.attempts.len();
+                                buf.attempts.extend_from_slice(priced);
+                                let targets = &self.targets;
+                                order::successive_until(
+                                    rng,
+                                    &mut buf.attempts[s..],
+                                    |id| targets[id as usize].weight,
+                                    &mut buf.scratch,
+                                    &mut stop,
+                                )
+                                .map(|i| i + free.len())
+                            }
+                        }
+                    }
+                };
+                if let Some(i) = stopped {
+                    buf.attempts.truncate(start + i + 1);
+                    return Some(buf.attempts[start + i]);
                 }
-            }
-            if let Some(limit) = group.limit {
-                buf.attempts.truncate(start + limit);
             }
         }
+        None
     }
 
     /// Draws only the first attempt, in O(log n).
     pub fn first<R: Rng + ?Sized>(&self, rng: &mut R) -> u32 {
-        match &self.first {
-            FirstPick::Fixed(id) => *id,
-            FirstPick::Uniform(ids) => ids[order::index(rng, ids.len())],
-            FirstPick::Cumulative { ids, cdf } => {
-                let total = cdf[cdf.len() - 1];
-                let r = order::unit(rng) * total;
-                let i = cdf.partition_point(|&c| c <= r).min(ids.len() - 1);
-                ids[i]
-            }
-        }
+        self.first.draw(rng)
     }
 
     /// Draws one plan as owned data, with every exclusion and warning.
@@ -389,21 +437,21 @@ pub fn price_of(pricing: &Pricing, request: &Request) -> f64 {
 }
 
 /// Orders one pool: `order` entries first (SPEC section 4), then the rest in base ordering, or
-/// nothing more when fallbacks are off. Returns whether `order` matched anything; marks ids that
-/// `allow_fallbacks: false` cut.
+/// nothing more when fallbacks are off. Returns the segments, whether only the first attempt is
+/// kept (`allow_fallbacks: false` without `order`) and whether `order` matched anything; marks
+/// the ids that `allow_fallbacks: false` cuts after `order`.
 fn compile_group(
     pool: &[u32],
     cands: &[Candidate],
     request: &Request,
     base: &BaseOrder,
     cut: &mut [bool],
-) -> (Group, bool) {
+) -> (Vec<Segment>, bool, bool) {
     let prefs = &request.provider;
     let mut segments = Vec::new();
     let Some(order) = &prefs.order else {
         base.base(pool, cands, &mut segments);
-        let limit = (!prefs.allow_fallbacks).then_some(1);
-        return (Group { segments, limit }, false);
+        return (segments, !prefs.allow_fallbacks, false);
     };
     let mut placed = vec![false; pool.len()];
     let mut matched_any = false;
@@ -438,40 +486,42 @@ fn compile_group(
             cut[id as usize] = true;
         }
     }
-    (
-        Group {
-            segments,
-            limit: None,
-        },
-        matched_any,
-    )
+    (segments, false, matched_any)
 }
 
-/// Sets the exact first-attempt probabilities from the plan's first segment and returns how to
-/// draw the first attempt alone.
-fn first_pick(segment: &Segment, targets: &mut [Target]) -> FirstPick {
+/// Sets the exact first-attempt probabilities of the plan's first segment (SPEC section 5).
+fn set_first_probabilities(segment: &Segment, targets: &mut [Target]) {
     match segment {
-        Segment::Fixed(ids) => {
-            targets[ids[0] as usize].first_probability = 1.0;
-            FirstPick::Fixed(ids[0])
-        }
+        Segment::Fixed(ids) => targets[ids[0] as usize].first_probability = 1.0,
         Segment::Weighted { free, .. } if !free.is_empty() => {
             let p = 1.0 / free.len() as f64;
             for &id in free {
                 targets[id as usize].first_probability = p;
             }
-            FirstPick::Uniform(free.clone())
         }
         Segment::Weighted { priced, .. } => {
             let total: f64 = priced.iter().map(|&id| targets[id as usize].weight).sum();
-            let mut acc = 0.0;
-            let mut cdf = Vec::with_capacity(priced.len());
             for &id in priced {
                 let t = &mut targets[id as usize];
                 t.first_probability = t.weight / total;
-                acc += t.weight;
-                cdf.push(acc);
             }
+        }
+    }
+}
+
+/// How to draw the first attempt of a segment alone: a cumulative table over the weights.
+fn first_pick(segment: &Segment, targets: &[Target]) -> FirstPick {
+    match segment {
+        Segment::Fixed(ids) => FirstPick::Fixed(ids[0]),
+        Segment::Weighted { free, .. } if !free.is_empty() => FirstPick::Uniform(free.clone()),
+        Segment::Weighted { priced, .. } => {
+            let cdf = priced
+                .iter()
+                .scan(0.0, |acc, &id| {
+                    *acc += targets[id as usize].weight;
+                    Some(*acc)
+                })
+                .collect();
             FirstPick::Cumulative {
                 ids: priced.clone(),
                 cdf,
