@@ -194,3 +194,160 @@ pub fn slug_warnings(model: &Model, request: &Request, warnings: &mut Vec<String
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+
+    const CATALOG: &str = r#"
+models:
+  - id: m
+    endpoints:
+      - { provider: alpha, provider_name: Alpha Cloud, pricing: { prompt: 1, completion: 2 }, quantization: fp8, context_length: 1000, max_completion_tokens: 500, supported_parameters: [tools, temperature, max_tokens], data_collection: deny, zdr: true }
+      - { provider: alpha, tag: alpha/fast, pricing: { prompt: 3, completion: 4, request: 0.5 }, quantization: mxfp4, supported_parameters: [temperature] }
+      - { provider: beta, pricing: { prompt: 0.5, completion: 0.5 }, distillable: false }
+"#;
+
+    fn reasons(request: &str) -> (Vec<Option<&'static str>>, Vec<String>) {
+        let catalog = Catalog::parse(CATALOG).unwrap();
+        let request = Request::parse(request).unwrap();
+        let mut warnings = Vec::new();
+        let verdicts = filter_model(&catalog.models[0], &request, &mut warnings);
+        (
+            verdicts
+                .iter()
+                .map(|v| v.as_ref().map(Reason::code))
+                .collect(),
+            warnings,
+        )
+    }
+
+    #[test]
+    fn only_admits_named_providers_and_endpoints() {
+        let (r, _) = reasons(r#"{"model":"m","provider":{"only":["alpha/fast","beta"]}}"#);
+        assert_eq!(r, [Some("not_in_only"), None, None]);
+        let (r, _) = reasons(r#"{"model":"m","provider":{"only":["Alpha Cloud"]}}"#);
+        assert_eq!(
+            r,
+            [None, None, Some("not_in_only")],
+            "a display name admits its provider"
+        );
+    }
+
+    #[test]
+    fn only_matching_nothing_excludes_everything() {
+        let (r, _) = reasons(r#"{"model":"m","provider":{"only":["gamma"]}}"#);
+        assert_eq!(r, [Some("not_in_only"); 3]);
+    }
+
+    #[test]
+    fn ignore_by_provider_slug_removes_all_its_endpoints() {
+        let (r, _) = reasons(r#"{"model":"m","provider":{"ignore":["ALPHA"]}}"#);
+        assert_eq!(r, [Some("ignored"), Some("ignored"), None]);
+    }
+
+    #[test]
+    fn quantization_family_fp4_admits_mxfp4_and_missing_is_unknown() {
+        let (r, _) = reasons(r#"{"model":"m","provider":{"quantizations":["fp4"]}}"#);
+        assert_eq!(r, [Some("quantization"), None, Some("quantization")]);
+        let (r, _) = reasons(r#"{"model":"m","provider":{"quantizations":["unknown"]}}"#);
+        assert_eq!(r, [Some("quantization"), Some("quantization"), None]);
+    }
+
+    #[test]
+    fn data_policy_filters_apply_in_order() {
+        let (r, _) = reasons(r#"{"model":"m","provider":{"data_collection":"deny"}}"#);
+        assert_eq!(r, [None, Some("data_collection"), Some("data_collection")]);
+        let (r, _) = reasons(r#"{"model":"m","provider":{"zdr":true}}"#);
+        assert_eq!(r, [None, Some("zdr"), Some("zdr")]);
+        let (r, _) = reasons(r#"{"model":"m","provider":{"enforce_distillable_text":true}}"#);
+        assert_eq!(r, [None, None, Some("distillable")]);
+    }
+
+    #[test]
+    fn max_price_checks_each_given_ceiling_and_equal_passes() {
+        let (r, _) = reasons(r#"{"model":"m","provider":{"max_price":{"completion":2}}}"#);
+        assert_eq!(r, [None, Some("max_price"), None]);
+        let (r, _) = reasons(r#"{"model":"m","provider":{"max_price":{"request":"0.1"}}}"#);
+        assert_eq!(
+            r,
+            [None, Some("max_price"), None],
+            "a missing request price counts as 0"
+        );
+    }
+
+    #[test]
+    fn max_tokens_and_context_length_use_the_limits_when_known() {
+        let (r, _) = reasons(r#"{"model":"m","max_tokens":600}"#);
+        assert_eq!(
+            r,
+            [Some("max_tokens"), None, None],
+            "no limit means unlimited"
+        );
+        let (r, _) =
+            reasons(r#"{"model":"m","max_tokens":400,"usage_estimate":{"prompt_tokens":700}}"#);
+        assert_eq!(r, [Some("context_length"), None, None]);
+    }
+
+    #[test]
+    fn require_parameters_excludes_missing_and_unknown_support() {
+        let (r, _) = reasons(
+            r#"{"model":"m","temperature":1,"tools":[],"provider":{"require_parameters":true}}"#,
+        );
+        assert_eq!(
+            r,
+            [None, Some("require_parameters"), Some("require_parameters")]
+        );
+    }
+
+    #[test]
+    fn tools_is_a_soft_preference_unless_nobody_supports_it() {
+        let (r, w) = reasons(r#"{"model":"m","tools":[{"type":"function"}]}"#);
+        assert_eq!(
+            r,
+            [None, Some("tools"), None],
+            "unknown support (beta) counts as support"
+        );
+        assert!(w.is_empty());
+        let (r, w) = reasons(
+            r#"{"model":"m","response_format":{"type":"json_object"},"provider":{"only":["alpha"]}}"#,
+        );
+        assert_eq!(
+            r,
+            [None, None, Some("not_in_only")],
+            "nobody supports it: all stay"
+        );
+        assert!(
+            w[0].contains("response_format"),
+            "and the plan warns: {w:?}"
+        );
+    }
+
+    #[test]
+    fn each_endpoint_gets_its_first_failing_reason() {
+        let (r, _) = reasons(
+            r#"{"model":"m","provider":{"ignore":["beta"],"zdr":true,"quantizations":["fp8"]}}"#,
+        );
+        assert_eq!(r, [None, Some("quantization"), Some("ignored")]);
+    }
+
+    #[test]
+    fn unmatched_slugs_warn_with_a_suggestion() {
+        let catalog = Catalog::parse(CATALOG).unwrap();
+        let request =
+            Request::parse(r#"{"model":"m","provider":{"order":["alpha/fsat"],"ignore":["bta"]}}"#)
+                .unwrap();
+        let mut warnings = Vec::new();
+        slug_warnings(&catalog.models[0], &request, &mut warnings);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].contains("did you mean \"alpha/fast\""),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].contains("provider.ignore[0]") && warnings[1].contains("\"beta\""),
+            "{warnings:?}"
+        );
+    }
+}

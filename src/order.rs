@@ -289,3 +289,240 @@ pub(crate) fn successive_until<R: Rng + ?Sized>(
     }
     (0..n).find(|&i| stop(rng, ids[i]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use rand::SeedableRng;
+    use rand::rngs::Xoshiro256PlusPlus;
+
+    #[test]
+    fn bands_follow_the_published_thresholds() {
+        let b = Bands::default();
+        assert_eq!(b.of(1.0), Band::Stable);
+        assert_eq!(b.of(0.95), Band::Stable);
+        assert_eq!(b.of(0.9499), Band::Degraded);
+        assert_eq!(b.of(0.80), Band::Degraded);
+        assert_eq!(b.of(0.7999), Band::Down);
+    }
+
+    fn catalog(endpoints: &str) -> Catalog {
+        Catalog::parse(&format!("models:\n  - id: m\n    endpoints:\n{endpoints}")).unwrap()
+    }
+
+    fn ordered(c: &Catalog, base: BaseOrder) -> Vec<Segment> {
+        let cands: Vec<Candidate> = c.models[0]
+            .endpoints
+            .iter()
+            .map(|ep| Candidate {
+                ep,
+                price: ep.pricing.prompt + ep.pricing.completion,
+            })
+            .collect();
+        let ids: Vec<u32> = (0..cands.len() as u32).collect();
+        let mut out = Vec::new();
+        base.base(&ids, &cands, &mut out);
+        out
+    }
+
+    const LB: BaseOrder = BaseOrder {
+        sort: None,
+        bands: Bands {
+            stable: 0.95,
+            down: 0.80,
+        },
+        min_throughput: None,
+        max_latency: None,
+    };
+
+    #[test]
+    fn load_balancing_splits_bands_and_puts_free_endpoints_first() {
+        let c = catalog(
+            "      - { provider: a, pricing: { prompt: 1, completion: 1 } }\n\
+             \x20     - { provider: b, pricing: { prompt: 0, completion: 0 } }\n\
+             \x20     - { provider: c, pricing: { prompt: 1, completion: 1 }, uptime: 0.9 }\n\
+             \x20     - { provider: d, pricing: { prompt: 3, completion: 1 }, uptime: 0.1 }\n\
+             \x20     - { provider: e, pricing: { prompt: 1, completion: 1 }, uptime: 0.1 }\n",
+        );
+        assert_eq!(
+            ordered(&c, LB),
+            vec![
+                Segment::Weighted {
+                    free: vec![1],
+                    priced: vec![0]
+                },
+                Segment::Weighted {
+                    free: vec![],
+                    priced: vec![2]
+                },
+                Segment::Fixed(vec![4, 3]),
+            ],
+            "stable (free first), degraded, then down cheapest first"
+        );
+    }
+
+    #[test]
+    fn sorts_put_missing_metrics_last_and_break_ties_by_price_then_slug() {
+        let c = catalog(
+            "      - { provider: a, pricing: { prompt: 2, completion: 0 }, throughput: 10 }\n\
+             \x20     - { provider: b, pricing: { prompt: 1, completion: 0 } }\n\
+             \x20     - { provider: c, pricing: { prompt: 1, completion: 0 }, throughput: 10 }\n\
+             \x20     - { provider: d, pricing: { prompt: 1, completion: 0 }, throughput: 30, uptime: 0 }\n",
+        );
+        let by = |sort| {
+            ordered(
+                &c,
+                BaseOrder {
+                    sort: Some(sort),
+                    ..LB
+                },
+            )
+        };
+        assert_eq!(
+            by(SortBy::Throughput),
+            vec![Segment::Fixed(vec![3, 2, 0, 1])]
+        );
+        assert_eq!(by(SortBy::Price), vec![Segment::Fixed(vec![1, 2, 3, 0])]);
+        assert_eq!(
+            by(SortBy::Latency),
+            vec![Segment::Fixed(vec![1, 2, 3, 0])],
+            "nobody has latency: price order"
+        );
+    }
+
+    #[test]
+    fn preferences_demote_endpoints_that_miss_any_given_percentile() {
+        let c = catalog(
+            "      - { provider: a, pricing: { prompt: 1, completion: 1 }, throughput: { p50: 60, p90: 20 } }\n\
+             \x20     - { provider: b, pricing: { prompt: 1, completion: 1 }, throughput: 80 }\n\
+             \x20     - { provider: c, pricing: { prompt: 1, completion: 1 }, throughput: { p50: 60, p90: 40 } }\n",
+        );
+        let want = Percentiles {
+            p50: Some(50.0),
+            p90: Some(30.0),
+            ..Percentiles::default()
+        };
+        let segs = ordered(
+            &c,
+            BaseOrder {
+                sort: Some(SortBy::Throughput),
+                min_throughput: Some(&want),
+                ..LB
+            },
+        );
+        assert_eq!(
+            segs,
+            vec![Segment::Fixed(vec![2]), Segment::Fixed(vec![1, 0])],
+            "b lacks p90 and a misses it: both go after c"
+        );
+    }
+
+    #[test]
+    fn weights_are_inverse_squares_relative_to_the_cheapest() {
+        let c = catalog(
+            "      - { provider: a, pricing: { prompt: 1, completion: 0 } }\n\
+             \x20     - { provider: c, pricing: { prompt: 3, completion: 0 } }\n",
+        );
+        let cands: Vec<Candidate> = c.models[0]
+            .endpoints
+            .iter()
+            .map(|ep| Candidate {
+                ep,
+                price: ep.pricing.prompt,
+            })
+            .collect();
+        let w = weights(&[0, 1], &cands);
+        assert_eq!(w[0], 1.0);
+        assert!((w[1] - 1.0 / 9.0).abs() < 1e-15);
+        let tiny = catalog("      - { provider: a, pricing: { prompt: 1e-200, completion: 0 } }\n");
+        let cands: Vec<Candidate> = tiny.models[0]
+            .endpoints
+            .iter()
+            .map(|ep| Candidate {
+                ep,
+                price: ep.pricing.prompt,
+            })
+            .collect();
+        assert_eq!(
+            weights(&[0], &cands),
+            vec![1.0],
+            "no overflow for tiny prices"
+        );
+    }
+
+    #[test]
+    fn successive_sampling_is_a_permutation_for_both_methods() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+        let mut scratch = Vec::new();
+        for n in [1usize, 2, 5, LINEAR_DRAW_MAX, LINEAR_DRAW_MAX + 1, 100] {
+            let mut ids: Vec<u32> = (0..n as u32).collect();
+            let stopped = successive_until(
+                &mut rng,
+                &mut ids,
+                |id| 1.0 / (1.0 + id as f64),
+                &mut scratch,
+                &mut |_, _| false,
+            );
+            assert_eq!(stopped, None);
+            let mut sorted = ids.clone();
+            sorted.sort();
+            assert_eq!(sorted, (0..n as u32).collect::<Vec<_>>(), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn zero_weights_keep_price_order_at_the_end() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
+        let mut ids = vec![0u32, 1, 2, 3];
+        let w = |id: u32| if id == 0 { 1.0 } else { 0.0 };
+        successive_until(&mut rng, &mut ids, w, &mut Vec::new(), &mut |_, _| false);
+        assert_eq!(ids, [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn walks_stop_where_asked() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+        let mut ids = vec![0u32, 1, 2, 3, 4];
+        let stopped = shuffle_until(&mut rng, &mut ids, &mut |_, id| id == 3);
+        let at = stopped.expect("3 is reached");
+        assert_eq!(ids[at], 3);
+    }
+
+    /// Both draw methods follow the successive-sampling law: over many draws, the share of
+    /// each id in first position matches w / W. With n = 20000 draws, a share's standard error
+    /// is at most sqrt(0.25 / n) = 0.0035; 5 standard errors (0.018) bound each of the 8 checks
+    /// with a false-alarm chance below 1e-5 in all.
+    #[test]
+    fn first_positions_follow_the_weights_for_both_methods() {
+        let n = 20_000;
+        for len in [4usize, LINEAR_DRAW_MAX + 4] {
+            let weight = |id: u32| {
+                if id < 4 {
+                    [1.0, 0.5, 0.25, 0.125][id as usize]
+                } else {
+                    1e-9
+                }
+            };
+            let total: f64 = (0..len as u32).map(weight).sum();
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(len as u64);
+            let mut counts = [0usize; 4];
+            let mut scratch = Vec::new();
+            for _ in 0..n {
+                let mut ids: Vec<u32> = (0..len as u32).collect();
+                successive_until(&mut rng, &mut ids, weight, &mut scratch, &mut |_, _| false);
+                if ids[0] < 4 {
+                    counts[ids[0] as usize] += 1;
+                }
+            }
+            for (id, &count) in counts.iter().enumerate() {
+                let exact = weight(id as u32) / total;
+                let share = count as f64 / n as f64;
+                assert!(
+                    (share - exact).abs() < 5.0 * (0.25 / n as f64).sqrt(),
+                    "len {len}, id {id}: {share} vs {exact}"
+                );
+            }
+        }
+    }
+}

@@ -588,3 +588,188 @@ fn unroutable(models: &[&Model], rows: Vec<Row>) -> Error {
         relaxations: Vec::new(),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::Xoshiro256PlusPlus;
+
+    const CATALOG: &str = r#"
+models:
+  - id: m
+    endpoints:
+      - { provider: a, pricing: { prompt: 1, completion: 0 }, zdr: true }
+      - { provider: a, tag: a/turbo, pricing: { prompt: 2, completion: 0 } }
+      - { provider: a, tag: a/eu, pricing: { prompt: 4, completion: 0 } }
+      - { provider: b, pricing: { prompt: 3, completion: 0 }, zdr: true }
+      - { provider: c, pricing: { prompt: 1, completion: 0 }, uptime: 0.5 }
+  - id: empty
+    endpoints: []
+"#;
+
+    fn compile(request: &str) -> Result<Router, Error> {
+        let catalog = Catalog::parse(CATALOG).unwrap();
+        Router::compile(
+            &catalog,
+            &Request::parse(request).unwrap(),
+            &Options::default(),
+        )
+    }
+
+    fn slugs(router: &Router, seed: u64) -> Vec<String> {
+        let plan = router.plan(&mut Xoshiro256PlusPlus::seed_from_u64(seed));
+        plan.attempts.into_iter().map(|a| a.endpoint).collect()
+    }
+
+    #[test]
+    fn order_without_fallbacks_stops_at_the_list() {
+        let r =
+            compile(r#"{"model":"m","provider":{"order":["b","a/eu"],"allow_fallbacks":false}}"#)
+                .unwrap();
+        for seed in 0..10 {
+            assert_eq!(slugs(&r, seed), ["b", "a/eu"]);
+        }
+        assert_eq!(r.strategy(), Strategy::Order);
+    }
+
+    #[test]
+    fn a_provider_slug_in_order_puts_the_default_endpoint_first_then_the_others_balanced() {
+        let r = compile(r#"{"model":"m","provider":{"order":["a"]}}"#).unwrap();
+        let mut seen_eu_second = false;
+        for seed in 0..50 {
+            let s = slugs(&r, seed);
+            assert_eq!(s[0], "a");
+            assert!(s[1] == "a/turbo" || s[1] == "a/eu");
+            seen_eu_second |= s[1] == "a/eu";
+            assert_eq!(
+                s[3..],
+                ["b", "c"],
+                "the rest follows in base order, down last"
+            );
+        }
+        assert!(
+            seen_eu_second,
+            "the provider's other endpoints are load-balanced, not sorted"
+        );
+    }
+
+    #[test]
+    fn without_the_default_endpoint_a_provider_slug_draws_among_the_others() {
+        let r = compile(r#"{"model":"m","provider":{"order":["a"],"ignore":["a/turbo"],"zdr":false,"only":["a/eu","b","a/turbo"]}}"#).unwrap();
+        assert_eq!(slugs(&r, 1), ["a/eu", "b"]);
+        assert_eq!(r.target(0).first_probability, 1.0);
+    }
+
+    #[test]
+    fn order_matching_nothing_falls_back_to_the_base_strategy() {
+        let r = compile(r#"{"model":"m","provider":{"order":["zzz"]}}"#).unwrap();
+        assert_eq!(r.strategy(), Strategy::LoadBalance);
+        assert_eq!(r.warnings().len(), 1);
+    }
+
+    #[test]
+    fn first_probabilities_sum_to_one_and_match_the_first_pick() {
+        let r = compile(r#"{"model":"m"}"#).unwrap();
+        let total: f64 = r.targets().iter().map(|t| t.first_probability).sum();
+        assert!((total - 1.0).abs() < 1e-12);
+        // weights 1, 1/4, 1/16, 1/9 over a, a/turbo, a/eu, b; c is down.
+        let w = [1.0, 0.25, 1.0 / 16.0, 1.0 / 9.0];
+        let sum: f64 = w.iter().sum();
+        for (t, w) in r.targets().iter().zip(w) {
+            assert!(
+                (t.first_probability - w / sum).abs() < 1e-12,
+                "{}",
+                t.endpoint
+            );
+        }
+        assert_eq!(r.targets()[4].first_probability, 0.0);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(2);
+        for _ in 0..100 {
+            assert_ne!(
+                r.first(&mut rng),
+                4,
+                "a down endpoint is never first while others are up"
+            );
+        }
+    }
+
+    #[test]
+    fn draw_until_stops_at_the_first_success_and_matches_draw() {
+        let r = compile(r#"{"model":"m"}"#).unwrap();
+        let mut full = r.buffer();
+        let mut part = r.buffer();
+        for seed in 0..20 {
+            r.draw(&mut Xoshiro256PlusPlus::seed_from_u64(seed), &mut full);
+            let stop = full.attempts()[2];
+            let got = r.draw_until(
+                &mut Xoshiro256PlusPlus::seed_from_u64(seed),
+                &mut part,
+                |_, id| id == stop,
+            );
+            assert_eq!(got, Some(stop));
+            assert_eq!(
+                part.attempts(),
+                &full.attempts()[..3],
+                "same draws, cut after the stop"
+            );
+        }
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_plan() {
+        let r = compile(r#"{"model":"m"}"#).unwrap();
+        for seed in 0..20 {
+            assert_eq!(slugs(&r, seed), slugs(&r, seed));
+        }
+    }
+
+    #[test]
+    fn availability_errors_are_classified_by_the_last_stage() {
+        let code = |req: &str| match compile(req) {
+            Err(Error::Unroutable(u)) => u.code,
+            other => panic!("expected unroutable, got {other:?}"),
+        };
+        assert_eq!(code(r#"{"model":"empty"}"#), AvailabilityCode::NoEndpoints);
+        assert_eq!(
+            code(r#"{"model":"m","provider":{"zdr":true,"ignore":["a"],"only":["a","c"]}}"#),
+            AvailabilityCode::PrivacyRestricted
+        );
+        assert_eq!(
+            code(r#"{"model":"m","provider":{"zdr":true,"max_price":{"prompt":0.5}}}"#),
+            AvailabilityCode::ConstraintFiltered
+        );
+        assert_eq!(
+            code(r#"{"model":"m","provider":{"only":["nobody"]}}"#),
+            AvailabilityCode::ConstraintFiltered
+        );
+    }
+
+    #[test]
+    fn an_empty_model_falls_through_to_the_next() {
+        let r = compile(r#"{"model":"empty","models":["m"]}"#).unwrap();
+        assert_eq!(r.targets().len(), 5);
+    }
+
+    #[test]
+    fn unknown_models_list_what_the_catalog_has() {
+        let err = compile(r#"{"model":"m","models":["nope"]}"#).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("models[0]") && text.contains("m, empty"),
+            "{text}"
+        );
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn usage_estimates_price_the_request_fee_in() {
+        let catalog = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 2, completion: 4, request: 0.01 } }\n").unwrap();
+        let request = Request::parse(
+            r#"{"model":"m","usage_estimate":{"prompt_tokens":1000,"completion_tokens":500}}"#,
+        )
+        .unwrap();
+        let price = price_of(&catalog.models[0].endpoints[0].pricing, &request);
+        assert!((price - (0.002 + 0.002 + 0.01)).abs() < 1e-15);
+    }
+}

@@ -287,7 +287,33 @@ impl Catalog {
             native::parse(text)?
         };
         catalog.validate()?;
-        Ok(catalog)
+        Ok(catalog.with_shared_display_names())
+    }
+
+    /// Gives every endpoint of a provider the display name that any of its siblings carries,
+    /// so that "DeepInfra" matches `deepinfra/turbo` even when only the default endpoint names it.
+    fn with_shared_display_names(mut self) -> Catalog {
+        for model in &mut self.models {
+            let names: Vec<(String, String)> = model
+                .endpoints
+                .iter()
+                .filter_map(|ep| {
+                    Some((ep.provider.to_ascii_lowercase(), ep.provider_name.clone()?))
+                })
+                .collect();
+            for ep in model
+                .endpoints
+                .iter_mut()
+                .filter(|ep| ep.provider_name.is_none())
+            {
+                let provider = ep.provider.to_ascii_lowercase();
+                ep.provider_name = names
+                    .iter()
+                    .find(|(p, _)| *p == provider)
+                    .map(|(_, n)| n.clone());
+            }
+        }
+        self
     }
 
     /// The model with this exact id.
@@ -342,7 +368,7 @@ impl Catalog {
     }
 }
 
-/// A non-negative finite number, checked while parsing so the error carries its line.
+/// A non-negative finite number, checked while parsing so the error carries its path and line.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct NonNegative(pub f64);
 
@@ -356,10 +382,32 @@ fn non_negative<E: de::Error>(v: f64) -> Result<f64, E> {
     }
 }
 
+/// Visits one number and checks it with `check`; errors raised inside the visitor carry the
+/// scalar's own path and line.
+pub(crate) struct Checked<F>(pub F, pub &'static str);
+
+impl<'de, F: Fn(f64) -> Result<f64, String>> Visitor<'de> for Checked<F> {
+    type Value = f64;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.1)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
+        (self.0)(v).map_err(E::custom)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
+        self.visit_f64(v as f64)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
+        self.visit_f64(v as f64)
+    }
+}
+
 impl<'de> Deserialize<'de> for NonNegative {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let v = f64::deserialize(deserializer)?;
-        non_negative(v).map(NonNegative)
+        let check = |v: f64| non_negative::<de::value::Error>(v).map_err(|e| e.to_string());
+        deserializer
+            .deserialize_f64(Checked(check, "a non-negative number"))
+            .map(NonNegative)
     }
 }
 
@@ -369,13 +417,138 @@ pub(crate) struct Fraction(pub f64);
 
 impl<'de> Deserialize<'de> for Fraction {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let v = f64::deserialize(deserializer)?;
-        if (0.0..=1.0).contains(&v) {
-            Ok(Fraction(v))
-        } else {
-            Err(de::Error::custom(format_args!(
-                "expected a share between 0 and 1, found {v}"
-            )))
-        }
+        let check = |v: f64| {
+            if (0.0..=1.0).contains(&v) {
+                Ok(v)
+            } else {
+                Err(format!("expected a share between 0 and 1, found {v}"))
+            }
+        };
+        deserializer
+            .deserialize_f64(Checked(check, "a number between 0 and 1"))
+            .map(Fraction)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(yaml: &str) -> ParseError {
+        Catalog::parse(yaml).expect_err("invalid catalog")
+    }
+
+    const HEAD: &str = "models:\n  - id: m\n    endpoints:\n";
+
+    #[test]
+    fn negative_prices_name_the_field_and_line() {
+        let e = err(&format!(
+            "{HEAD}      - provider: a\n        pricing: {{ prompt: -1, completion: 1 }}\n"
+        ));
+        assert!(
+            e.message
+                .starts_with("models[0].endpoints[0].pricing.prompt"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("non-negative"), "{}", e.message);
+        assert_eq!(e.line, Some(5));
+    }
+
+    #[test]
+    fn non_finite_numbers_and_bad_uptime_are_refused() {
+        let e = err(&format!(
+            "{HEAD}      - {{ provider: a, pricing: {{ prompt: .nan, completion: 1 }} }}\n"
+        ));
+        assert!(e.message.contains("pricing.prompt"), "{}", e.message);
+        let e = err(&format!(
+            "{HEAD}      - {{ provider: a, pricing: {{ prompt: 1, completion: 1 }}, uptime: 1.5 }}\n"
+        ));
+        assert!(
+            e.message.contains("uptime") && e.message.contains("1.5"),
+            "{}",
+            e.message
+        );
+        let e = err(&format!(
+            "{HEAD}      - {{ provider: a, pricing: {{ prompt: 1, completion: 1 }}, throughput: .inf }}\n"
+        ));
+        assert!(e.message.contains("throughput"), "{}", e.message);
+    }
+
+    #[test]
+    fn unknown_quantization_lists_the_valid_ones() {
+        let e = err(&format!(
+            "{HEAD}      - {{ provider: a, pricing: {{ prompt: 1, completion: 1 }}, quantization: fp3 }}\n"
+        ));
+        assert!(
+            e.message.contains("quantization") && e.message.contains("nvfp4"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn duplicate_slugs_and_foreign_tags_are_refused() {
+        let e = err(&format!(
+            "{HEAD}      - {{ provider: a, pricing: {{ prompt: 1, completion: 1 }} }}\n      - {{ provider: a, tag: A, pricing: {{ prompt: 1, completion: 1 }} }}\n"
+        ));
+        assert!(
+            e.message.contains("duplicate endpoint slug"),
+            "{}",
+            e.message
+        );
+        assert!(
+            e.message.contains("models[0] (m).endpoints[1]"),
+            "{}",
+            e.message
+        );
+        let e = err(&format!(
+            "{HEAD}      - {{ provider: a, tag: b/turbo, pricing: {{ prompt: 1, completion: 1 }} }}\n"
+        ));
+        assert!(
+            e.message.contains(".tag") && e.message.contains("\"b\""),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn empty_catalogs_are_refused_but_empty_models_are_valid() {
+        assert!(err("models: []\n").message.contains("at least one model"));
+        let c = Catalog::parse("models:\n  - id: m\n    endpoints: []\n").unwrap();
+        assert!(c.models[0].endpoints.is_empty());
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_in_native_files() {
+        let e = err(&format!(
+            "{HEAD}      - {{ provider: a, pricing: {{ prompt: 1, completion: 1 }}, uptme: 1 }}\n"
+        ));
+        assert!(e.message.contains("uptme"), "{}", e.message);
+    }
+
+    #[test]
+    fn openrouter_listing_converts_units_and_ignores_unread_keys() {
+        let json = r#"{"data": {"id": "x/y", "architecture": {"modality": "text"}, "endpoints": [
+            {"provider_name": "Deep Infra", "tag": "deepinfra/fp8", "status": 0,
+             "pricing": {"prompt": "0.0000002", "completion": "0.0000006", "discount": 0, "input_cache_read": "0"},
+             "quantization": null, "context_length": 1000, "max_completion_tokens": null,
+             "supported_parameters": ["tools"], "uptime_last_30m": 90, "latency_last_30m": {"p50": 500, "p75": 700, "p90": 900, "p99": 2000},
+             "throughput_last_30m": null}]}}"#;
+        let c = Catalog::parse(json).unwrap();
+        let ep = &c.models[0].endpoints[0];
+        assert_eq!(
+            (ep.provider.as_str(), ep.tag.as_str()),
+            ("deepinfra", "deepinfra/fp8")
+        );
+        assert_eq!((ep.pricing.prompt, ep.pricing.completion), (0.2, 0.6));
+        assert_eq!(ep.uptime, 0.9);
+        assert_eq!(ep.latency.and_then(|l| l.p50), Some(0.5));
+        assert_eq!(ep.quantization, Quantization::Unknown);
+        assert_eq!(ep.max_completion_tokens, None);
+        assert!(
+            ep.supported_parameters
+                .is_some_and(|p| p.contains_name("tools"))
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! and its conversion to the native model: per-token price strings become USD per million,
 //! uptime percent becomes a share, latency milliseconds become seconds. Unread keys are ignored.
 
-use super::{Catalog, Endpoint, Model, Parameters, Percentiles, Pricing, Quantization};
+use super::{Catalog, Checked, Endpoint, Model, Parameters, Percentiles, Pricing, Quantization};
 use crate::yaml::{self, ParseError};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
@@ -92,14 +92,18 @@ struct Percent(f64);
 
 impl<'de> Deserialize<'de> for Percent {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let v = f64::deserialize(deserializer)?;
-        if (0.0..=100.0).contains(&v) {
-            Ok(Percent(v))
-        } else {
-            Err(de::Error::custom(format_args!(
-                "expected a percentage between 0 and 100, found {v}"
-            )))
-        }
+        let check = |v: f64| {
+            if (0.0..=100.0).contains(&v) {
+                Ok(v)
+            } else {
+                Err(format!(
+                    "expected a percentage between 0 and 100, found {v}"
+                ))
+            }
+        };
+        deserializer
+            .deserialize_f64(Checked(check, "a percentage"))
+            .map(Percent)
     }
 }
 
