@@ -116,7 +116,6 @@ pub struct Unroutable {
     /// Every endpoint of every requested model, with the reason it was left out.
     pub excluded: Vec<Exclusion>,
     /// Single preferences whose removal would let the request route (SPEC section 7).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub relaxations: Vec<Relaxation>,
 }
 

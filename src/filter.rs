@@ -1,9 +1,10 @@
 //! Eligibility: removes endpoints a request cannot use and records the first reason, in the
 //! spec's fixed order (SPEC section 4). Never reorders, never reads files.
 
-use crate::catalog::{DataCollection, Endpoint, Model, Parameters};
+use crate::account::Account;
+use crate::catalog::{DataCollection, Endpoint, Model, Parameters, Tier};
 use crate::plan::Reason;
-use crate::request::Request;
+use crate::request::{Request, ServiceTier, SortBy};
 use crate::slug;
 
 /// Checks one model's endpoints against the request.
@@ -13,12 +14,18 @@ use crate::slug;
 pub fn filter_model(
     model: &Model,
     request: &Request,
+    account: &Account,
     warnings: &mut Vec<String>,
 ) -> Vec<Option<Reason>> {
+    let tiers = Admission::new(model, request);
     let mut verdicts: Vec<Option<Reason>> = model
         .endpoints
         .iter()
-        .map(|ep| hard_filters(ep, request))
+        .map(|ep| {
+            tiers
+                .check(ep, request)
+                .or_else(|| hard_filters(ep, request, account))
+        })
         .collect();
     if !request.provider.require_parameters {
         for (param, reason) in [
@@ -31,16 +38,70 @@ pub fn filter_model(
     verdicts
 }
 
+/// Which service-tier endpoints a request admits (SPEC section 7).
+struct Admission {
+    priority: bool,
+    flex: bool,
+    /// `service_tier: "flex"` on a model that has flex endpoints: only those.
+    flex_only: bool,
+}
+
+impl Admission {
+    fn new(model: &Model, request: &Request) -> Admission {
+        let tier = request.service_tier;
+        // `order` and an explicit default tier switch off the variants' admission.
+        let variant = match (&request.provider.order, tier) {
+            (None, t) if t != Some(ServiceTier::Default) => {
+                request.models.first().and_then(|m| m.variant)
+            }
+            _ => None,
+        };
+        Admission {
+            priority: matches!(tier, Some(ServiceTier::Priority | ServiceTier::Fast))
+                || variant == Some(SortBy::Throughput),
+            flex: tier == Some(ServiceTier::Flex) || variant == Some(SortBy::Price),
+            flex_only: tier == Some(ServiceTier::Flex)
+                && model.endpoints.iter().any(|ep| ep.tier == Some(Tier::Flex)),
+        }
+    }
+
+    /// `Some(Reason::Tier)` when the endpoint's tier keeps it out.
+    fn check(&self, ep: &Endpoint, request: &Request) -> Option<Reason> {
+        let prefs = &request.provider;
+        let named = || {
+            prefs
+                .order
+                .iter()
+                .chain(&prefs.only)
+                .flatten()
+                .any(|s| s.trim().eq_ignore_ascii_case(&ep.tag))
+        };
+        let admitted = match ep.tier {
+            None => !self.flex_only,
+            Some(Tier::Flex) => self.flex || named(),
+            Some(Tier::Priority) => (self.priority && !self.flex_only) || named(),
+        };
+        (!admitted).then_some(Reason::Tier { tier: ep.tier })
+    }
+}
+
 /// The hard filters, in order: only, ignore, quantizations, data_collection, zdr, distillable,
-/// max_price, max_tokens, context_length, require_parameters.
-fn hard_filters(ep: &Endpoint, request: &Request) -> Option<Reason> {
+/// max_price, max_tokens, context_length, require_parameters. Account settings merge in: its
+/// allow-list is a ceiling the request's `only` narrows, its ignore list is united with the
+/// request's, and its `zdr` and `data_collection: deny` apply as if the request had set them.
+fn hard_filters(ep: &Endpoint, request: &Request, account: &Account) -> Option<Reason> {
     let prefs = &request.provider;
-    if let Some(only) = &prefs.only {
+    for only in [&prefs.only, &account.only].into_iter().flatten() {
         if !only.iter().any(|s| slug::matches(s, ep)) {
             return Some(Reason::NotInOnly);
         }
     }
-    if let Some(s) = prefs.ignore.iter().find(|s| slug::matches(s, ep)) {
+    if let Some(s) = prefs
+        .ignore
+        .iter()
+        .chain(&account.ignore)
+        .find(|s| slug::matches(s, ep))
+    {
         return Some(Reason::Ignored { slug: s.clone() });
     }
     if let Some(levels) = &prefs.quantizations {
@@ -50,11 +111,12 @@ fn hard_filters(ep: &Endpoint, request: &Request) -> Option<Reason> {
             });
         }
     }
-    if prefs.data_collection == DataCollection::Deny && ep.data_collection == DataCollection::Allow
-    {
+    let deny = prefs.data_collection == DataCollection::Deny
+        || account.data_collection == DataCollection::Deny;
+    if deny && ep.data_collection == DataCollection::Allow {
         return Some(Reason::DataCollection);
     }
-    if prefs.zdr && !ep.zdr {
+    if (prefs.zdr || account.zdr) && !ep.zdr {
         return Some(Reason::Zdr);
     }
     if prefs.enforce_distillable_text && !ep.distillable {
@@ -213,7 +275,12 @@ models:
         let catalog = Catalog::parse(CATALOG).unwrap();
         let request = Request::parse(request).unwrap();
         let mut warnings = Vec::new();
-        let verdicts = filter_model(&catalog.models[0], &request, &mut warnings);
+        let verdicts = filter_model(
+            &catalog.models[0],
+            &request,
+            &Account::default(),
+            &mut warnings,
+        );
         (
             verdicts
                 .iter()

@@ -3,7 +3,7 @@
 //! endpoint was left out and the exact probability of each being tried first.
 //!
 //! The pipeline, one module per step: [`catalog`] (endpoint metadata) -> [`request`] (the body
-//! and its `provider` preferences) -> [`filter`] (eligibility) -> [`order`] (load balancing,
+//! and its `provider` preferences, with [`account`] settings beside it) -> [`filter`] (eligibility) -> [`order`] (load balancing,
 //! sorts, demotion) -> [`router`] (compiled once, draws plans) -> [`plan`] (the output).
 //!
 //! ```
@@ -28,23 +28,25 @@
 #![forbid(unsafe_code)]
 
 pub mod catalog;
-pub mod error;
+pub mod request;
+pub mod account;
+pub mod slug;
 pub mod filter;
 pub mod order;
-pub mod plan;
-pub mod request;
 pub mod router;
-pub mod slug;
+pub mod plan;
+pub mod error;
 mod yaml;
 
+pub use account::Account;
 pub use catalog::{
-    Catalog, DataCollection, Endpoint, Model, Parameters, Percentiles, Pricing, Quantization,
+    Catalog, DataCollection, Endpoint, Model, Parameters, Percentiles, Pricing, Quantization, Tier,
 };
 pub use error::{AvailabilityCode, Error, Relaxation, Unroutable};
 pub use order::{Band, Bands};
 pub use plan::{Attempt, Exclusion, Plan, Reason, Strategy};
 pub use request::{
-    MaxPrice, ModelRef, Partition, Preferences, Request, Sort, SortBy, UsageEstimate,
+    MaxPrice, ModelRef, Partition, Preferences, Request, ServiceTier, Sort, SortBy, UsageEstimate,
 };
 pub use router::{Options, PlanBuf, Router, Target};
 pub use yaml::ParseError;

@@ -5,7 +5,7 @@
 //! uniformly random order, then the priced ones drawn one by one with probability proportional
 //! to `1 / price^2` among those left (successive sampling). Never filters.
 
-use crate::catalog::{Endpoint, Percentiles};
+use crate::catalog::{Endpoint, Percentiles, Tier};
 use crate::request::SortBy;
 use rand::Rng;
 use std::cmp::Ordering;
@@ -76,14 +76,28 @@ pub(crate) enum Segment {
 pub(crate) struct BaseOrder<'r> {
     pub sort: Option<SortBy>,
     pub bands: Bands,
+    /// Endpoints of this tier go before all others (`service_tier: priority`).
+    pub lead_tier: Option<Tier>,
     pub min_throughput: Option<&'r Percentiles>,
     pub max_latency: Option<&'r Percentiles>,
 }
 
 impl BaseOrder<'_> {
-    /// Appends the base ordering of `ids` (in pool order) to `out`: preferred endpoints first,
-    /// each part by sort or load balancing.
+    /// Appends the base ordering of `ids` (in pool order) to `out`: the leading tier first, then
+    /// within each part preferred endpoints first, each part by sort or load balancing.
     pub fn base(&self, ids: &[u32], cands: &[Candidate], out: &mut Vec<Segment>) {
+        if let Some(tier) = self.lead_tier {
+            let (lead, rest): (Vec<u32>, Vec<u32>) = ids
+                .iter()
+                .partition(|&&id| cands[id as usize].ep.tier == Some(tier));
+            self.preferred(&lead, cands, out);
+            self.preferred(&rest, cands, out);
+        } else {
+            self.preferred(ids, cands, out);
+        }
+    }
+
+    fn preferred(&self, ids: &[u32], cands: &[Candidate], out: &mut Vec<Segment>) {
         if self.min_throughput.is_none() && self.max_latency.is_none() {
             return self.unpreferred(ids, cands, out);
         }
@@ -332,6 +346,7 @@ mod tests {
             stable: 0.95,
             down: 0.80,
         },
+        lead_tier: None,
         min_throughput: None,
         max_latency: None,
     };

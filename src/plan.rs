@@ -1,7 +1,7 @@
 //! The plan: attempts in order, every exclusion with its reason, warnings, and first-attempt
 //! probabilities; serializes to the CLI's JSON contract (SPEC sections 5 and 6).
 
-use crate::catalog::Quantization;
+use crate::catalog::{Quantization, Tier};
 use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 use std::fmt;
@@ -65,6 +65,9 @@ pub struct Attempt {
     pub price: f64,
     /// Exact probability that this endpoint is the first attempt under this request.
     pub first_probability: f64,
+    /// True for an attempt on the account's own key (BYOK), tried before shared capacity.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub byok: bool,
 }
 
 /// An endpoint left out of the plan, and why.
@@ -92,6 +95,12 @@ impl Serialize for Exclusion {
 /// Why an endpoint was left out: the first failing filter in the spec's order (SPEC section 4).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reason {
+    /// A service-tier endpoint nothing admitted, or a default-tier endpoint under
+    /// `service_tier: "flex"` when the model has flex endpoints.
+    Tier {
+        /// The endpoint's tier (`None` for the default tier).
+        tier: Option<Tier>,
+    },
     /// `only` is set and names none of this endpoint's slugs.
     NotInOnly,
     /// `ignore` names it.
@@ -153,6 +162,7 @@ impl Reason {
     /// The stable snake_case code.
     pub fn code(&self) -> &'static str {
         match self {
+            Reason::Tier { .. } => "tier",
             Reason::NotInOnly => "not_in_only",
             Reason::Ignored { .. } => "ignored",
             Reason::Quantization { .. } => "quantization",
@@ -172,19 +182,20 @@ impl Reason {
     /// Position of this filter in the spec's order; later stages have larger numbers.
     pub fn stage(&self) -> u8 {
         match self {
-            Reason::NotInOnly => 0,
-            Reason::Ignored { .. } => 1,
-            Reason::Quantization { .. } => 2,
-            Reason::DataCollection => 3,
-            Reason::Zdr => 4,
-            Reason::Distillable => 5,
-            Reason::MaxPrice { .. } => 6,
-            Reason::MaxTokens { .. } => 7,
-            Reason::ContextLength { .. } => 8,
-            Reason::RequireParameters { .. } => 9,
-            Reason::Tools => 10,
-            Reason::ResponseFormat => 11,
-            Reason::FallbacksDisabled { .. } => 12,
+            Reason::Tier { .. } => 0,
+            Reason::NotInOnly => 1,
+            Reason::Ignored { .. } => 2,
+            Reason::Quantization { .. } => 3,
+            Reason::DataCollection => 4,
+            Reason::Zdr => 5,
+            Reason::Distillable => 6,
+            Reason::MaxPrice { .. } => 7,
+            Reason::MaxTokens { .. } => 8,
+            Reason::ContextLength { .. } => 9,
+            Reason::RequireParameters { .. } => 10,
+            Reason::Tools => 11,
+            Reason::ResponseFormat => 12,
+            Reason::FallbacksDisabled { .. } => 13,
         }
     }
 
@@ -199,17 +210,28 @@ impl Reason {
     /// One human sentence with the facts.
     pub fn detail(&self) -> String {
         match self {
-            Reason::NotInOnly => "provider.only does not name this endpoint or its provider".into(),
-            Reason::Ignored { slug } => format!("provider.ignore names it ({slug:?})"),
+            Reason::Tier { tier: Some(tier) } => format!(
+                "{}-tier endpoint not admitted: name its tag in order or only, or set service_tier",
+                tier.as_str()
+            ),
+            Reason::Tier { tier: None } => {
+                "service_tier is flex and the model has flex endpoints".into()
+            }
+            Reason::NotInOnly => {
+                "provider.only (or the account's allowed providers) does not name this endpoint".into()
+            }
+            Reason::Ignored { slug } => {
+                format!("provider.ignore (or the account's ignore list) names it ({slug:?})")
+            }
             Reason::Quantization { level } => format!(
                 "quantization {} is not in provider.quantizations",
                 level.as_str()
             ),
             Reason::DataCollection => {
-                "provider.data_collection is deny and this endpoint may store or train on prompts"
+                "data_collection is deny and this endpoint may store or train on prompts"
                     .into()
             }
-            Reason::Zdr => "provider.zdr is true and this endpoint is not zero data retention".into(),
+            Reason::Zdr => "zdr is on and this endpoint is not zero data retention".into(),
             Reason::Distillable => {
                 "provider.enforce_distillable_text is true and this endpoint's output is not distillable"
                     .into()
@@ -261,10 +283,11 @@ impl fmt::Display for Plan {
             .iter()
             .any(|a| a.model != self.attempts[0].model);
         let name = |a: &Attempt| {
+            let own_key = if a.byok { " (byok)" } else { "" };
             if multi_model {
-                format!("{}  {}", a.model, a.endpoint)
+                format!("{}  {}{own_key}", a.model, a.endpoint)
             } else {
-                a.endpoint.clone()
+                format!("{}{own_key}", a.endpoint)
             }
         };
         let width = self

@@ -30,6 +30,8 @@ pub struct Request {
     pub max_tokens: Option<u64>,
     /// routesim's `usage_estimate` extension.
     pub usage: Option<UsageEstimate>,
+    /// `service_tier`: admits priority or flex endpoints (SPEC section 7).
+    pub service_tier: Option<ServiceTier>,
     /// The `provider` preferences.
     pub provider: Preferences,
 }
@@ -43,6 +45,24 @@ pub struct ModelRef {
     pub variant: Option<SortBy>,
     /// Where the request named it: `model` or `models[i]`.
     pub field: String,
+}
+
+/// The request's `service_tier`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceTier {
+    /// The provider's choice: admits nothing.
+    Auto,
+    /// The default tier: admits nothing and switches off `:nitro` / `:floor` tier admission.
+    Default,
+    /// Same as `priority`.
+    Fast,
+    /// Only flex endpoints, by price, when the model has any.
+    Flex,
+    /// Priority endpoints join and go first; each group by throughput.
+    Priority,
+    /// Admits nothing.
+    Scale,
 }
 
 /// Token estimates for cost and context predictions (a routesim extension).
@@ -180,6 +200,7 @@ impl Request {
             parameters: raw.parameters,
             max_tokens: raw.max_tokens.or(raw.max_completion_tokens),
             usage: raw.usage_estimate,
+            service_tier: raw.service_tier,
             provider: Preferences {
                 order: p.order,
                 allow_fallbacks: p.allow_fallbacks.unwrap_or(true),
@@ -247,6 +268,7 @@ struct RawRequest {
     max_tokens: Option<u64>,
     max_completion_tokens: Option<u64>,
     usage_estimate: Option<UsageEstimate>,
+    service_tier: Option<ServiceTier>,
     provider: Option<RawProvider>,
     parameters: Parameters,
 }
@@ -268,6 +290,7 @@ impl<'de> Deserialize<'de> for RawRequest {
                         "max_tokens" => raw.max_tokens = map.next_value()?,
                         "max_completion_tokens" => raw.max_completion_tokens = map.next_value()?,
                         "usage_estimate" => raw.usage_estimate = map.next_value()?,
+                        "service_tier" => raw.service_tier = map.next_value()?,
                         "provider" => raw.provider = map.next_value()?,
                         _ => {
                             let value: Option<de::IgnoredAny> = map.next_value()?;

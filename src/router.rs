@@ -2,20 +2,25 @@
 //! first-attempt probabilities computed. Plans are then drawn from it with a caller-supplied
 //! RNG into a caller-owned buffer, without allocating (SPEC section 5a).
 
-use crate::catalog::{Catalog, Model, Pricing};
-use crate::error::{AvailabilityCode, Error, Unroutable};
+use crate::account::Account;
+use crate::catalog::{Catalog, DataCollection, Model, Pricing, Tier};
+use crate::error::{AvailabilityCode, Error, Relaxation, Unroutable};
 use crate::filter;
 use crate::order::{self, Bands, BaseOrder, Candidate, Segment};
 use crate::plan::{Attempt, Exclusion, Plan, Reason, Strategy};
-use crate::request::{Partition, Request, SortBy};
+use crate::request::{Partition, Request, ServiceTier, Sort, SortBy};
 use crate::slug;
 use rand::Rng;
 
 /// Settings that are not part of the request.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Options {
     /// Uptime thresholds for the stable, degraded and down bands.
     pub bands: Bands,
+    /// Account-wide settings (SPEC section 7).
+    pub account: Account,
+    /// The endpoint a warm prompt cache pins; overrides the account's `sticky`.
+    pub sticky: Option<String>,
 }
 
 /// An eligible endpoint as the router sees it.
@@ -37,6 +42,9 @@ pub struct Target {
     pub latency: Option<f64>,
     /// Exact probability that this endpoint is the first attempt.
     pub first_probability: f64,
+    /// An attempt on the account's own key (BYOK); the same endpoint appears again later as a
+    /// shared-capacity attempt.
+    pub byok: bool,
     /// Inverse-square weight within its segment, relative to the segment's cheapest endpoint.
     weight: f64,
 }
@@ -126,8 +134,24 @@ impl Router {
     /// Compiles `request` against `catalog`.
     ///
     /// Fails with [`Error::UnknownModel`] when a requested model is not in the catalog, and with
-    /// [`Error::Unroutable`] when no endpoint of any requested model is eligible.
+    /// [`Error::Unroutable`] when no endpoint of any requested model is eligible; that error
+    /// carries every exclusion and the single preferences whose removal would let the request
+    /// route ([`Unroutable::relaxations`]).
     pub fn compile(
+        catalog: &Catalog,
+        request: &Request,
+        options: &Options,
+    ) -> Result<Router, Error> {
+        match Router::compile_once(catalog, request, options) {
+            Err(Error::Unroutable(mut u)) => {
+                u.relaxations = relaxations(catalog, request, options);
+                Err(Error::Unroutable(u))
+            }
+            other => other,
+        }
+    }
+
+    fn compile_once(
         catalog: &Catalog,
         request: &Request,
         options: &Options,
@@ -158,7 +182,7 @@ impl Router {
         let mut pools: Vec<Vec<u32>> = Vec::new();
         for model in &models {
             filter::slug_warnings(model, request, &mut warnings);
-            let verdicts = filter::filter_model(model, request, &mut warnings);
+            let verdicts = filter::filter_model(model, request, &options.account, &mut warnings);
             let mut pool = Vec::new();
             for (ep, verdict) in model.endpoints.iter().zip(verdicts) {
                 match verdict {
@@ -180,6 +204,7 @@ impl Router {
                             uptime: ep.uptime,
                             latency: ep.latency.and_then(|l| l.p50),
                             first_probability: 0.0,
+                            byok: false,
                             weight: 0.0,
                         });
                         rows.push(Row::Eligible(id));
@@ -190,27 +215,75 @@ impl Router {
             pools.push(pool);
         }
 
-        let sort = request.sort();
-        if sort.is_some_and(|s| s.partition == Partition::None) {
+        let account = &options.account;
+        let has_flex = |pool: &[u32], cands: &[Candidate]| {
+            pool.iter()
+                .any(|&id| cands[id as usize].ep.tier == Some(Tier::Flex))
+        };
+        let request_sort =
+            effective_sort(request, account, pools.iter().any(|p| has_flex(p, &cands)));
+        if request_sort.is_some_and(|s| s.partition == Partition::None) {
             pools = vec![pools.concat()];
         }
-        let base = BaseOrder {
-            sort: sort.map(|s| s.by),
-            bands: options.bands,
-            min_throughput: request.provider.preferred_min_throughput.as_ref(),
-            max_latency: request.provider.preferred_max_latency.as_ref(),
+        let lead_tier = matches!(
+            request.service_tier,
+            Some(ServiceTier::Priority | ServiceTier::Fast)
+        )
+        .then_some(Tier::Priority);
+        let sticky = match &request.provider.order {
+            None => options.sticky.as_deref().or(account.sticky.as_deref()),
+            Some(_) => None,
         };
+        let mut sticky_placed = false;
         let mut cut = vec![false; targets.len()];
         let mut matched_order = false;
-        let compiled: Vec<(Vec<Segment>, bool)> = pools
-            .iter()
-            .map(|pool| {
+        let mut compiled: Vec<(Vec<Segment>, bool)> = Vec::new();
+        let mut strategy_sort = None;
+        for (i, pool) in pools.iter().enumerate() {
+            let sort = effective_sort(request, account, has_flex(pool, &cands));
+            if i == 0 {
+                strategy_sort = sort;
+            }
+            let base = BaseOrder {
+                sort: sort.map(|s| s.by),
+                bands: options.bands,
+                lead_tier,
+                min_throughput: request.provider.preferred_min_throughput.as_ref(),
+                max_latency: request.provider.preferred_max_latency.as_ref(),
+            };
+            // BYOK: the account's own-key endpoints first, as separate attempts (SPEC section 7).
+            let own_key: Vec<u32> = pool
+                .iter()
+                .copied()
+                .filter(|&id| {
+                    let ep = cands[id as usize].ep;
+                    account.byok.iter().any(|s| slug::matches(s, ep))
+                })
+                .collect();
+            let mut byok = Vec::with_capacity(own_key.len());
+            for id in own_key {
+                byok.push(targets.len() as u32);
+                cands.push(cands[id as usize]);
+                let mut t = targets[id as usize].clone();
+                t.byok = true;
+                targets.push(t);
+            }
+            if !byok.is_empty() {
+                let mut no_cut = vec![false; targets.len()];
                 let (segments, first_only, matched) =
-                    compile_group(pool, &cands, request, &base, &mut cut);
+                    compile_group(&byok, &cands, request, &base, &mut no_cut);
                 matched_order |= matched;
-                (segments, first_only)
-            })
-            .collect();
+                compiled.push((segments, first_only));
+            }
+            cut.resize(targets.len(), false);
+            let (mut segments, first_only, matched) =
+                compile_group(pool, &cands, request, &base, &mut cut);
+            matched_order |= matched;
+            if let Some(slug) = sticky.filter(|_| !sticky_placed) {
+                sticky_placed = pin_first(&mut segments, slug, &cands);
+            }
+            compiled.push((segments, first_only));
+        }
         for row in rows.iter_mut() {
             if let Row::Eligible(id) = *row {
                 if cut[id as usize] {
@@ -247,7 +320,7 @@ impl Router {
             })
             .collect();
 
-        let strategy = match (matched_order, sort.map(|s| s.by)) {
+        let strategy = match (matched_order, strategy_sort.map(|s| s.by)) {
             (true, _) => Strategy::Order,
             (false, None) => Strategy::LoadBalance,
             (false, Some(SortBy::Price)) => Strategy::SortPrice,
@@ -264,6 +337,32 @@ impl Router {
             first,
             longest_segment,
         })
+    }
+
+    /// Every attempt this router can make, in its likeliest order: deterministic runs as they
+    /// are, weighted runs cheapest first (zero-price endpoints first).
+    pub fn likely_order(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        for group in &self.groups {
+            match group {
+                Group::FirstOnly(FirstPick::Fixed(id)) => out.push(*id),
+                Group::FirstOnly(FirstPick::Uniform(ids) | FirstPick::Cumulative { ids, .. }) => {
+                    out.extend(ids)
+                }
+                Group::Segments(segments) => {
+                    for seg in segments {
+                        match seg {
+                            Segment::Fixed(ids) => out.extend(ids),
+                            Segment::Weighted { free, priced } => {
+                                out.extend(free);
+                                out.extend(priced);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// The strategy every plan from this router follows.
@@ -386,6 +485,7 @@ impl Router {
                     provider: t.provider.clone(),
                     price: t.price,
                     first_probability: t.first_probability,
+                    byok: t.byok,
                 }
             })
             .collect();
@@ -487,6 +587,164 @@ fn compile_group(
         }
     }
     (segments, false, matched_any)
+}
+
+/// The sort in force for one pool: `provider.sort`, else what `service_tier` implies
+/// (`priority`/`fast`: throughput; `flex` on a model with flex endpoints: price), else the
+/// model variant, else the account's `default_sort` when the request sets no order.
+fn effective_sort(request: &Request, account: &Account, has_flex: bool) -> Option<Sort> {
+    let by_tier = match request.service_tier {
+        Some(ServiceTier::Priority | ServiceTier::Fast) => Some(SortBy::Throughput),
+        Some(ServiceTier::Flex) if has_flex => Some(SortBy::Price),
+        _ => None,
+    };
+    let default_sort = match request.provider.order {
+        None => account.default_sort,
+        Some(_) => None,
+    };
+    request
+        .provider
+        .sort
+        .or(by_tier.map(|by| Sort {
+            by,
+            partition: Partition::Model,
+        }))
+        .or_else(|| request.sort())
+        .or(default_sort)
+}
+
+/// Moves the endpoint a sticky slug names to the front of a group: an endpoint slug names one
+/// endpoint, a provider slug its default endpoint (else its first eligible one). Returns false
+/// when the slug names no eligible endpoint of the group.
+fn pin_first(segments: &mut Vec<Segment>, slug: &str, cands: &[Candidate]) -> bool {
+    let ids = segments.iter().flat_map(|seg| match seg {
+        Segment::Fixed(ids) => ids.iter().chain(&[]),
+        Segment::Weighted { free, priced } => free.iter().chain(priced),
+    });
+    let matching: Vec<u32> = ids
+        .copied()
+        .filter(|&id| slug::matches(slug, cands[id as usize].ep))
+        .collect();
+    let Some(&pinned) = matching
+        .iter()
+        .find(|&&id| cands[id as usize].ep.is_default())
+        .or(matching.first())
+    else {
+        return false;
+    };
+    for seg in segments.iter_mut() {
+        match seg {
+            Segment::Fixed(ids) => ids.retain(|&id| id != pinned),
+            Segment::Weighted { free, priced } => {
+                free.retain(|&id| id != pinned);
+                priced.retain(|&id| id != pinned);
+            }
+        }
+    }
+    segments.retain(|seg| match seg {
+        Segment::Fixed(ids) => !ids.is_empty(),
+        Segment::Weighted { free, priced } => !free.is_empty() || !priced.is_empty(),
+    });
+    segments.insert(0, Segment::Fixed(vec![pinned]));
+    true
+}
+
+/// Re-routes with each request preference (and account setting) removed on its own, and
+/// reports every removal that would leave endpoints, with those endpoints in their likeliest
+/// order (SPEC section 7).
+fn relaxations(catalog: &Catalog, request: &Request, options: &Options) -> Vec<Relaxation> {
+    let mut out = Vec::new();
+    for (drop, request, options) in single_drops(request, options) {
+        if let Ok(router) = Router::compile_once(catalog, &request, &options) {
+            let mut endpoints: Vec<String> = Vec::new();
+            for id in router.likely_order() {
+                let name = &router.target(id).endpoint;
+                if !endpoints.contains(name) {
+                    endpoints.push(name.clone());
+                }
+            }
+            out.push(Relaxation {
+                drop: drop.to_string(),
+                endpoints,
+            });
+        }
+    }
+    out
+}
+
+/// Every set preference, each removed alone: `(name, request without it, options without it)`.
+fn single_drops(request: &Request, options: &Options) -> Vec<(&'static str, Request, Options)> {
+    let mut out: Vec<(&'static str, Request, Options)> = Vec::new();
+    let p = &request.provider;
+    let mut req = |name: &'static str, set: bool, edit: &dyn Fn(&mut Request)| {
+        if set {
+            let mut r = request.clone();
+            edit(&mut r);
+            out.push((name, r, options.clone()));
+        }
+    };
+    req("provider.only", p.only.is_some(), &|r| {
+        r.provider.only = None
+    });
+    req("provider.ignore", !p.ignore.is_empty(), &|r| {
+        r.provider.ignore.clear()
+    });
+    req("provider.quantizations", p.quantizations.is_some(), &|r| {
+        r.provider.quantizations = None
+    });
+    req(
+        "provider.data_collection",
+        p.data_collection == DataCollection::Deny,
+        &|r| r.provider.data_collection = DataCollection::Allow,
+    );
+    req("provider.zdr", p.zdr, &|r| r.provider.zdr = false);
+    req(
+        "provider.enforce_distillable_text",
+        p.enforce_distillable_text,
+        &|r| r.provider.enforce_distillable_text = false,
+    );
+    req(
+        "provider.max_price",
+        p.max_price != Default::default(),
+        &|r| r.provider.max_price = Default::default(),
+    );
+    req("max_tokens", request.max_tokens.is_some(), &|r| {
+        r.max_tokens = None
+    });
+    req("usage_estimate", request.usage.is_some(), &|r| {
+        r.usage = None
+    });
+    req("provider.require_parameters", p.require_parameters, &|r| {
+        r.provider.require_parameters = false
+    });
+    req("provider.order", p.order.is_some(), &|r| {
+        r.provider.order = None
+    });
+    req("provider.allow_fallbacks", !p.allow_fallbacks, &|r| {
+        r.provider.allow_fallbacks = true
+    });
+    req("service_tier", request.service_tier.is_some(), &|r| {
+        r.service_tier = None
+    });
+    let a = &options.account;
+    let mut acc = |name: &'static str, set: bool, edit: &dyn Fn(&mut Account)| {
+        if set {
+            let mut o = options.clone();
+            edit(&mut o.account);
+            out.push((name, request.clone(), o));
+        }
+    };
+    acc("account.only", a.only.is_some(), &|a| a.only = None);
+    acc("account.ignore", !a.ignore.is_empty(), &|a| {
+        a.ignore.clear()
+    });
+    acc("account.zdr", a.zdr, &|a| a.zdr = false);
+    acc(
+        "account.data_collection",
+        a.data_collection == DataCollection::Deny,
+        &|a| a.data_collection = DataCollection::Allow,
+    );
+    out
 }
 
 /// Sets the exact first-attempt probabilities of the plan's first segment (SPEC section 5).

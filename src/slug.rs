@@ -25,7 +25,8 @@ pub fn is_endpoint_slug(slug: &str) -> bool {
     slug.contains('/')
 }
 
-/// Whether `slug` (from `order`, `only` or `ignore`) matches endpoint `ep`.
+/// Whether `slug` (from `order`, `only` or `ignore`) matches endpoint `ep`. A provider slug
+/// never matches a service-tier endpoint (`openai/priority`): only its exact tag does.
 ///
 /// ```
 /// use routesim::slug::matches;
@@ -41,6 +42,9 @@ pub fn matches(slug: &str, ep: &Endpoint) -> bool {
     let slug = slug.trim();
     if is_endpoint_slug(slug) {
         return slug.eq_ignore_ascii_case(&ep.tag);
+    }
+    if ep.tier.is_some() {
+        return false;
     }
     let wanted = normalize(slug);
     wanted.eq_ignore_ascii_case(&ep.provider)

@@ -12,7 +12,9 @@
 //! - `warnings`: substrings that some warning must contain; `no_warnings: true`
 //! - `seen_first`: endpoints each first for at least one seed
 //! - `same_plan_for_all_seeds: true`
-//! - `error_code`, `stderr`: for failures
+//! - `error_code`, `stderr`, `relaxations` (drop -> endpoints): for failures
+//!
+//! BYOK attempts are written `slug (byok)`.
 //!
 //! Endpoints are written `slug`, or `model | slug` when a plan spans several models.
 
@@ -63,6 +65,7 @@ struct Expect {
     #[serde(default)]
     same_plan_for_all_seeds: bool,
     error_code: Option<String>,
+    relaxations: Option<BTreeMap<String, Vec<String>>>,
     #[serde(default)]
     stderr: Vec<String>,
 }
@@ -100,11 +103,14 @@ fn names(items: &[Value], multi_model: bool) -> Vec<String> {
     items
         .iter()
         .map(|a| {
-            let endpoint = a["endpoint"].as_str().unwrap_or_default();
+            let mut endpoint = a["endpoint"].as_str().unwrap_or_default().to_string();
+            if a["byok"] == true {
+                endpoint.push_str(" (byok)");
+            }
             if multi_model {
                 format!("{} | {endpoint}", a["model"].as_str().unwrap_or_default())
             } else {
-                endpoint.to_string()
+                endpoint
             }
         })
         .collect()
@@ -151,6 +157,26 @@ fn check(name: &str, s: &Scenario) -> Vec<String> {
                         seed,
                         format!("error code {} instead of {code}", err["code"]),
                     );
+                }
+            }
+            if let Some(want) = &e.relaxations {
+                let got: BTreeMap<String, Vec<String>> = err["relaxations"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|r| {
+                        let endpoints = r["endpoints"].as_array().into_iter().flatten();
+                        let endpoints = endpoints
+                            .filter_map(|e| e.as_str().map(String::from))
+                            .collect();
+                        (
+                            r["drop"].as_str().unwrap_or_default().to_string(),
+                            endpoints,
+                        )
+                    })
+                    .collect();
+                if &got != want {
+                    fail(seed, format!("relaxations {got:?} instead of {want:?}"));
                 }
             }
             if let Some(want) = &e.excluded {

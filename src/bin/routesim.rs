@@ -3,7 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
-use routesim::{Bands, Catalog, Error, Options, Request, Router};
+use routesim::{Account, Bands, Catalog, Error, Options, Request, Router};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -30,6 +30,12 @@ struct Common {
     /// Request body (JSON or YAML), as sent to /api/v1/chat/completions.
     #[arg(long, value_name = "FILE")]
     request: PathBuf,
+    /// Account settings (YAML or JSON): ignore, only, zdr, data_collection, default_sort, byok, sticky.
+    #[arg(long, value_name = "FILE")]
+    account: Option<PathBuf>,
+    /// Endpoint a warm prompt cache pins: moved to the front unless the request sets `order`.
+    #[arg(long, value_name = "SLUG")]
+    sticky: Option<String>,
     /// Seed for the random draws; the same seed gives the same result.
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
@@ -100,11 +106,19 @@ fn load(args: &Common) -> Result<Loaded, Failure> {
     }
     let catalog = read(&args.catalog, Catalog::parse).map_err(fail)?;
     let request = read(&args.request, Request::parse).map_err(fail)?;
+    let account = match &args.account {
+        Some(path) => read(path, Account::parse).map_err(fail)?,
+        None => Account::default(),
+    };
     let seed = args.seed.unwrap_or_else(rand::random);
     Ok(Loaded {
         catalog,
         request,
-        options: Options { bands },
+        options: Options {
+            bands,
+            account,
+            sticky: args.sticky.clone(),
+        },
         seed,
     })
 }
@@ -167,6 +181,17 @@ fn report(err: &Error, json: bool) -> ExitCode {
         let mut text = String::new();
         let _ = routesim::plan::write_exclusions(&mut text, &u.excluded);
         let _ = write!(stderr, "excluded:\n{text}");
+        if !u.relaxations.is_empty() {
+            let _ = writeln!(stderr, "would route if:");
+            for r in &u.relaxations {
+                let _ = writeln!(
+                    stderr,
+                    "  - {} were dropped: {}",
+                    r.drop,
+                    r.endpoints.join(", ")
+                );
+            }
+        }
         if json {
             let body = serde_json::json!({ "error": u });
             let _ = writeln!(io::stdout().lock(), "{body:#}");

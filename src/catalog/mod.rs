@@ -72,6 +72,28 @@ pub struct Endpoint {
     pub distillable: bool,
     /// Quality score in `0..=1` for `sort: "exacto"`, when known.
     pub quality: Option<f64>,
+    /// Service tier, for priority and flex endpoints; `None` for the default tier.
+    pub tier: Option<Tier>,
+}
+
+/// A non-default service tier (SPEC section 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    /// Faster, billed at priority rates; admitted by `service_tier: priority|fast` or `:nitro`.
+    Priority,
+    /// Discounted, may be slower; admitted by `service_tier: flex` or `:floor`.
+    Flex,
+}
+
+impl Tier {
+    /// The lowercase name used in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Priority => "priority",
+            Tier::Flex => "flex",
+        }
+    }
 }
 
 impl Endpoint {

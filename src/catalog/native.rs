@@ -1,7 +1,7 @@
 //! Raw serde mirror of routesim's native YAML catalog: shapes only, no logic beyond defaults.
 
 use super::{Catalog, DataCollection, Endpoint, Fraction, Model, NonNegative, Parameters};
-use super::{Percentiles, Pricing, Quantization};
+use super::{Percentiles, Pricing, Quantization, Tier};
 use crate::yaml::{self, ParseError};
 use serde::Deserialize;
 
@@ -36,6 +36,7 @@ struct RawEndpoint {
     zdr: Option<bool>,
     distillable: Option<bool>,
     quality: Option<Fraction>,
+    tier: Option<Tier>,
 }
 
 #[derive(Deserialize)]
@@ -84,5 +85,6 @@ fn endpoint(raw: RawEndpoint) -> Endpoint {
         zdr: raw.zdr.unwrap_or(false),
         distillable: raw.distillable.unwrap_or(true),
         quality: raw.quality.map(|q| q.0),
+        tier: raw.tier,
     }
 }

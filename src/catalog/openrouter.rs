@@ -2,7 +2,9 @@
 //! and its conversion to the native model: per-token price strings become USD per million,
 //! uptime percent becomes a share, latency milliseconds become seconds. Unread keys are ignored.
 
-use super::{Catalog, Checked, Endpoint, Model, Parameters, Percentiles, Pricing, Quantization};
+use super::{
+    Catalog, Checked, Endpoint, Model, Parameters, Percentiles, Pricing, Quantization, Tier,
+};
 use crate::yaml::{self, ParseError};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
@@ -54,6 +56,12 @@ pub(super) fn parse(text: &str) -> Result<Catalog, ParseError> {
 
 fn endpoint(raw: ListingEndpoint) -> Endpoint {
     let provider = raw.tag.split('/').next().unwrap_or_default().to_string();
+    // The listing has no tier field; tier endpoints carry a tier-suffixed tag.
+    let tier = match raw.tag.rsplit_once('/').map(|(_, suffix)| suffix) {
+        Some("priority") => Some(Tier::Priority),
+        Some("flex") => Some(Tier::Flex),
+        _ => None,
+    };
     Endpoint {
         provider,
         provider_name: raw.provider_name,
@@ -84,6 +92,8 @@ fn endpoint(raw: ListingEndpoint) -> Endpoint {
         zdr: false,
         distillable: true,
         quality: None,
+        // The listing has no tier field; tier endpoints carry a tier-suffixed tag.
+        tier,
     }
 }
 

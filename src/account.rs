@@ -1,0 +1,90 @@
+//! Account settings that change routing without appearing in the request body (SPEC section 7):
+//! account-wide ignore and allow lists, ZDR, data policy, a default sort, BYOK providers and a
+//! sticky endpoint.
+
+use crate::catalog::DataCollection;
+use crate::request::{Partition, Sort, SortBy};
+use crate::yaml::{self, ParseError};
+use serde::Deserialize;
+
+/// An account's routing settings. Every field is optional; the default changes nothing.
+///
+/// ```
+/// let account = routesim::Account::parse("ignore: [novita]\nzdr: true\nbyok: [google-vertex]\n").unwrap();
+/// assert_eq!(account.ignore, ["novita"]);
+/// assert!(account.zdr);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Account {
+    /// Providers ignored account-wide: united with the request's `ignore`.
+    pub ignore: Vec<String>,
+    /// Providers allowed account-wide: a ceiling that the request's `only` narrows.
+    pub only: Option<Vec<String>>,
+    /// OR-ed with the request's `zdr`.
+    pub zdr: bool,
+    /// `Deny` here or in the request means deny.
+    pub data_collection: DataCollection,
+    /// Applies when the request sets no sort, no order and no variant.
+    pub default_sort: Option<Sort>,
+    /// Providers (or endpoints) for which the account brings its own key: tried first.
+    pub byok: Vec<String>,
+    /// The endpoint a warm prompt cache pins (moved to the front unless `order` is set).
+    pub sticky: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccount {
+    ignore: Option<Vec<String>>,
+    only: Option<Vec<String>>,
+    zdr: Option<bool>,
+    data_collection: Option<DataCollection>,
+    default_sort: Option<SortBy>,
+    byok: Option<Vec<String>>,
+    sticky: Option<String>,
+}
+
+impl Account {
+    /// Parses an account file (YAML or JSON). An empty document is an empty account.
+    pub fn parse(text: &str) -> Result<Account, ParseError> {
+        if text.trim().is_empty() {
+            return Ok(Account::default());
+        }
+        let raw: RawAccount = yaml::from_str(text)?;
+        Ok(Account {
+            ignore: raw.ignore.unwrap_or_default(),
+            only: raw.only,
+            zdr: raw.zdr.unwrap_or(false),
+            data_collection: raw.data_collection.unwrap_or_default(),
+            default_sort: raw.default_sort.map(|by| Sort {
+                by,
+                partition: Partition::Model,
+            }),
+            byok: raw.byok.unwrap_or_default(),
+            sticky: raw.sticky,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_account_fields_are_errors_naming_them() {
+        let err = Account::parse("ignore: [a]\nbyk: [b]\n").unwrap_err();
+        assert!(
+            err.message.contains("byk") && err.message.contains("byok"),
+            "{}",
+            err.message
+        );
+        assert_eq!(err.line, Some(2));
+    }
+
+    #[test]
+    fn default_sort_accepts_the_sort_keys_only() {
+        let a = Account::parse("default_sort: price").unwrap();
+        assert_eq!(a.default_sort.map(|s| s.by), Some(SortBy::Price));
+        assert!(Account::parse("default_sort: cheapest").is_err());
+    }
+}
