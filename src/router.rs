@@ -1030,4 +1030,139 @@ models:
         let price = price_of(&catalog.models[0].endpoints[0].pricing, &request);
         assert!((price - (0.002 + 0.002 + 0.01)).abs() < 1e-15);
     }
+
+    fn compile_with(request: &str, account: &str) -> Result<Router, Error> {
+        let catalog = Catalog::parse(CATALOG).unwrap();
+        let options = Options {
+            account: Account::parse(account).unwrap(),
+            ..Options::default()
+        };
+        Router::compile(&catalog, &Request::parse(request).unwrap(), &options)
+    }
+
+    fn endpoints(r: &Router) -> Vec<&str> {
+        r.targets()
+            .iter()
+            .filter(|t| !t.byok)
+            .map(|t| t.endpoint.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn account_only_is_a_ceiling_the_request_narrows() {
+        let r = compile_with(
+            r#"{"model":"m","provider":{"only":["a","c"]}}"#,
+            "only: [a, b]",
+        )
+        .unwrap();
+        assert_eq!(
+            endpoints(&r),
+            ["a", "a/turbo", "a/eu"],
+            "c is outside the ceiling"
+        );
+    }
+
+    #[test]
+    fn account_ignore_is_united_with_the_request_ignore() {
+        let r = compile_with(
+            r#"{"model":"m","provider":{"ignore":["b"]}}"#,
+            "ignore: [a/eu]",
+        )
+        .unwrap();
+        assert_eq!(endpoints(&r), ["a", "a/turbo", "c"]);
+    }
+
+    #[test]
+    fn account_zdr_and_deny_apply_even_when_the_request_says_otherwise() {
+        let r = compile_with(r#"{"model":"m","provider":{"zdr":false}}"#, "zdr: true").unwrap();
+        assert_eq!(endpoints(&r), ["a", "b"]);
+        let err = compile_with(
+            r#"{"model":"m","provider":{"data_collection":"allow"}}"#,
+            "data_collection: deny",
+        );
+        assert!(
+            matches!(err, Err(Error::Unroutable(_))),
+            "every endpoint may collect data"
+        );
+    }
+
+    #[test]
+    fn default_sort_applies_only_without_sort_order_or_variant() {
+        let sorted = compile_with(r#"{"model":"m"}"#, "default_sort: price").unwrap();
+        assert_eq!(sorted.strategy(), Strategy::SortPrice);
+        let explicit = compile_with(
+            r#"{"model":"m","provider":{"sort":"throughput"}}"#,
+            "default_sort: price",
+        )
+        .unwrap();
+        assert_eq!(explicit.strategy(), Strategy::SortThroughput);
+        let ordered = compile_with(
+            r#"{"model":"m","provider":{"order":["zzz"]}}"#,
+            "default_sort: price",
+        )
+        .unwrap();
+        assert_eq!(
+            ordered.strategy(),
+            Strategy::LoadBalance,
+            "order switches the default sort off"
+        );
+    }
+
+    #[test]
+    fn byok_endpoints_come_first_and_again_as_shared_capacity() {
+        let r = compile_with(r#"{"model":"m","provider":{"sort":"price"}}"#, "byok: [b]").unwrap();
+        let plan = r.plan(&mut Xoshiro256PlusPlus::seed_from_u64(1));
+        let got: Vec<(&str, bool)> = plan
+            .attempts
+            .iter()
+            .map(|a| (a.endpoint.as_str(), a.byok))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("b", true),
+                ("a", false),
+                ("c", false),
+                ("a/turbo", false),
+                ("b", false),
+                ("a/eu", false)
+            ]
+        );
+        assert_eq!(plan.attempts[0].first_probability, 1.0);
+    }
+
+    #[test]
+    fn sticky_pins_an_eligible_endpoint_unless_order_is_set() {
+        let catalog = Catalog::parse(CATALOG).unwrap();
+        let options = Options {
+            sticky: Some("a/eu".into()),
+            ..Options::default()
+        };
+        let plain = Router::compile(
+            &catalog,
+            &Request::parse(r#"{"model":"m"}"#).unwrap(),
+            &options,
+        )
+        .unwrap();
+        for seed in 0..10 {
+            assert_eq!(slugs(&plain, seed)[0], "a/eu");
+        }
+        let ordered = Router::compile(
+            &catalog,
+            &Request::parse(r#"{"model":"m","provider":{"order":["b"]}}"#).unwrap(),
+            &options,
+        )
+        .unwrap();
+        assert_eq!(slugs(&ordered, 0)[0], "b");
+        let ignored = Router::compile(
+            &catalog,
+            &Request::parse(r#"{"model":"m","provider":{"ignore":["a/eu"]}}"#).unwrap(),
+            &options,
+        )
+        .unwrap();
+        assert!(
+            !slugs(&ignored, 0).contains(&"a/eu".to_string()),
+            "an ineligible sticky endpoint stays out"
+        );
+    }
 }

@@ -1,0 +1,242 @@
+//! Property tests for SPEC section 7: BYOK attempts precede every shared attempt, a tier
+//! endpoint nothing admitted never appears, account lists bind like request lists, and every
+//! reported relaxation, applied, really routes.
+
+use proptest::prelude::*;
+use rand::SeedableRng;
+use rand::rngs::Xoshiro256PlusPlus;
+use routesim::{Account, Catalog, DataCollection, Error, Options, Request, Router, Tier};
+
+const PROVIDERS: [&str; 5] = ["alpha", "beta", "gamma", "delta", "eps"];
+
+/// One endpoint as YAML: provider index, optional tier suffix, price, uptime, zdr, policy.
+fn endpoint() -> impl Strategy<Value = (usize, Option<Tier>, f64, f64, bool, bool, Option<u8>)> {
+    (
+        0..PROVIDERS.len(),
+        prop_oneof![
+            Just(None),
+            Just(Some(Tier::Priority)),
+            Just(Some(Tier::Flex))
+        ],
+        prop_oneof![Just(0.0), 0.01f64..50.0],
+        prop_oneof![Just(1.0), 0.0f64..=1.0],
+        any::<bool>(),
+        any::<bool>(),
+        proptest::option::of(0u8..100),
+    )
+}
+
+fn catalog() -> impl Strategy<Value = Catalog> {
+    proptest::collection::vec(endpoint(), 1..10).prop_map(|eps| {
+        let mut yaml = String::from("models:\n  - id: m\n    endpoints:\n");
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, (p, tier, price, uptime, zdr, deny, quality)) in eps.into_iter().enumerate() {
+            let provider = PROVIDERS[p];
+            let tag = match tier {
+                None if seen.insert(provider.to_string()) => provider.to_string(),
+                None => format!("{provider}/r{i}"),
+                Some(t) => format!("{provider}/{}{i}", t.as_str()),
+            };
+            let tier = tier.map(|t| format!(", tier: {}", t.as_str())).unwrap_or_default();
+            let quality = quality.map(|q| format!(", quality: {}", f64::from(q) / 100.0)).unwrap_or_default();
+            let policy = if deny { "deny" } else { "allow" };
+            yaml.push_str(&format!(
+                "      - {{ provider: {provider}, tag: {tag}{tier}{quality}, pricing: {{ prompt: {price}, completion: 0 }}, uptime: {uptime}, zdr: {zdr}, data_collection: {policy}, throughput: {} }}\n",
+                10.0 + price
+            ));
+        }
+        Catalog::parse(&yaml).expect("generated catalogs are valid")
+    })
+}
+
+fn slugs() -> impl Strategy<Value = Option<Vec<String>>> {
+    proptest::option::of(proptest::collection::vec(
+        proptest::sample::select(PROVIDERS.to_vec()).prop_map(String::from),
+        0..3,
+    ))
+}
+
+fn request() -> impl Strategy<Value = Request> {
+    let model = prop_oneof![
+        Just("m"),
+        Just("m:nitro"),
+        Just("m:floor"),
+        Just("m:exacto")
+    ];
+    let tier = prop_oneof![
+        Just(None),
+        Just(Some("priority")),
+        Just(Some("fast")),
+        Just(Some("flex")),
+        Just(Some("default"))
+    ];
+    (
+        model,
+        tier,
+        slugs(),
+        slugs(),
+        slugs(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        proptest::option::of(0.0f64..40.0),
+    )
+        .prop_map(
+            |(model, tier, order, only, ignore, zdr, deny, fallbacks, max_price)| {
+                let mut provider = serde_json::json!({ "zdr": zdr, "allow_fallbacks": fallbacks });
+                if deny {
+                    provider["data_collection"] = "deny".into();
+                }
+                if let Some(o) = order {
+                    provider["order"] = o.into();
+                }
+                if let Some(o) = only {
+                    provider["only"] = o.into();
+                }
+                if let Some(i) = ignore {
+                    provider["ignore"] = i.into();
+                }
+                if let Some(p) = max_price {
+                    provider["max_price"] = serde_json::json!({ "prompt": p });
+                }
+                let mut body = serde_json::json!({ "model": model, "provider": provider });
+                if let Some(t) = tier {
+                    body["service_tier"] = t.into();
+                }
+                Request::parse(&body.to_string()).expect("generated requests are valid")
+            },
+        )
+}
+
+fn account() -> impl Strategy<Value = Account> {
+    (
+        slugs(),
+        slugs(),
+        proptest::collection::vec(proptest::sample::select(PROVIDERS.to_vec()), 0..2),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(only, ignore, byok, zdr, deny)| Account {
+            only,
+            ignore: ignore.unwrap_or_default(),
+            byok: byok.into_iter().map(String::from).collect(),
+            zdr,
+            data_collection: if deny {
+                DataCollection::Deny
+            } else {
+                DataCollection::Allow
+            },
+            ..Account::default()
+        })
+}
+
+/// Whether something in the request admits a tier endpoint with this tag and tier.
+fn admitted(request: &Request, tag: &str, tier: Tier) -> bool {
+    let p = &request.provider;
+    let named = p
+        .order
+        .iter()
+        .chain(&p.only)
+        .flatten()
+        .any(|s| s.eq_ignore_ascii_case(tag));
+    let st = request
+        .service_tier
+        .map(|t| format!("{t:?}").to_lowercase());
+    let variants_on = p.order.is_none() && st.as_deref() != Some("default");
+    let variant = request.models[0]
+        .variant
+        .map(|v| format!("{v:?}").to_lowercase());
+    named
+        || match tier {
+            Tier::Priority => {
+                matches!(st.as_deref(), Some("priority" | "fast"))
+                    || (variants_on && variant.as_deref() == Some("throughput"))
+            }
+            Tier::Flex => {
+                st.as_deref() == Some("flex")
+                    || (variants_on && variant.as_deref() == Some("price"))
+            }
+        }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn byok_attempts_precede_every_shared_attempt(c in catalog(), r in request(), a in account(), seed: u64) {
+        let options = Options { account: a.clone(), ..Options::default() };
+        if let Ok(router) = Router::compile(&c, &r, &options) {
+            let plan = router.plan(&mut Xoshiro256PlusPlus::seed_from_u64(seed));
+            let first_shared = plan.attempts.iter().position(|x| !x.byok).unwrap_or(plan.attempts.len());
+            prop_assert!(plan.attempts[first_shared..].iter().all(|x| !x.byok), "a BYOK attempt after a shared one");
+            for x in plan.attempts.iter().filter(|x| x.byok) {
+                prop_assert!(a.byok.iter().any(|s| s.eq_ignore_ascii_case(&x.provider)), "BYOK only for byok providers");
+                prop_assert!(plan.attempts.iter().any(|y| !y.byok && y.endpoint == x.endpoint) || !r.provider.allow_fallbacks,
+                    "the BYOK endpoint appears again as shared capacity");
+            }
+        }
+    }
+
+    #[test]
+    fn an_unadmitted_tier_endpoint_never_appears(c in catalog(), r in request(), a in account(), seed: u64) {
+        let options = Options { account: a, ..Options::default() };
+        if let Ok(router) = Router::compile(&c, &r, &options) {
+            let plan = router.plan(&mut Xoshiro256PlusPlus::seed_from_u64(seed));
+            for x in &plan.attempts {
+                let ep = c.models[0].endpoints.iter().find(|e| e.tag == x.endpoint).expect("attempts come from the catalog");
+                if let Some(tier) = ep.tier {
+                    prop_assert!(admitted(&r, &ep.tag, tier), "{} ({tier:?}) was not admitted", ep.tag);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn account_lists_and_policies_bind(c in catalog(), r in request(), a in account(), seed: u64) {
+        let options = Options { account: a.clone(), ..Options::default() };
+        if let Ok(router) = Router::compile(&c, &r, &options) {
+            let plan = router.plan(&mut Xoshiro256PlusPlus::seed_from_u64(seed));
+            for x in &plan.attempts {
+                let ep = c.models[0].endpoints.iter().find(|e| e.tag == x.endpoint).expect("from the catalog");
+                prop_assert!(!a.ignore.iter().any(|s| ep.tier.is_none() && s.eq_ignore_ascii_case(&ep.provider)), "account ignore binds");
+                if let Some(only) = &a.only {
+                    prop_assert!(only.iter().any(|s| ep.tier.is_none() && s.eq_ignore_ascii_case(&ep.provider)), "account only binds");
+                }
+                prop_assert!(!a.zdr || ep.zdr, "account zdr binds");
+                prop_assert!(a.data_collection == DataCollection::Allow || ep.data_collection == DataCollection::Deny);
+            }
+        }
+    }
+
+    #[test]
+    fn every_reported_relaxation_really_routes(c in catalog(), r in request(), a in account()) {
+        let options = Options { account: a, ..Options::default() };
+        if let Err(Error::Unroutable(u)) = Router::compile(&c, &r, &options) {
+            for relax in &u.relaxations {
+                let (mut r2, mut o2) = (r.clone(), options.clone());
+                match relax.drop.as_str() {
+                    "provider.only" => r2.provider.only = None,
+                    "provider.ignore" => r2.provider.ignore.clear(),
+                    "provider.zdr" => r2.provider.zdr = false,
+                    "provider.data_collection" => r2.provider.data_collection = DataCollection::Allow,
+                    "provider.max_price" => r2.provider.max_price = Default::default(),
+                    "provider.order" => r2.provider.order = None,
+                    "provider.allow_fallbacks" => r2.provider.allow_fallbacks = true,
+                    "service_tier" => r2.service_tier = None,
+                    "account.only" => o2.account.only = None,
+                    "account.ignore" => o2.account.ignore.clear(),
+                    "account.zdr" => o2.account.zdr = false,
+                    "account.data_collection" => o2.account.data_collection = DataCollection::Allow,
+                    other => return Err(TestCaseError::fail(format!("unexpected drop {other}"))),
+                }
+                let router = Router::compile(&c, &r2, &o2);
+                prop_assert!(router.is_ok(), "dropping {} was reported to route but does not", relax.drop);
+                let router = router.unwrap();
+                let reachable: Vec<&str> = router.targets().iter().map(|t| t.endpoint.as_str()).collect();
+                for e in &relax.endpoints {
+                    prop_assert!(reachable.contains(&e.as_str()), "{e} is not reachable after dropping {}", relax.drop);
+                }
+            }
+        }
+    }
+}
