@@ -326,14 +326,23 @@ impl fmt::Display for Plan {
     }
 }
 
-/// Writes exclusions as an aligned list: endpoint, reason code, detail.
+/// Writes exclusions as an aligned list: endpoint (with its model when several models appear),
+/// reason code, detail.
 pub fn write_exclusions(f: &mut impl fmt::Write, excluded: &[Exclusion]) -> fmt::Result {
-    let width = excluded.iter().map(|e| e.endpoint.len()).max().unwrap_or(0);
+    let multi_model = excluded.iter().any(|e| e.model != excluded[0].model);
+    let name = |e: &Exclusion| {
+        if multi_model {
+            format!("{}  {}", e.model, e.endpoint)
+        } else {
+            e.endpoint.clone()
+        }
+    };
+    let width = excluded.iter().map(|e| name(e).len()).max().unwrap_or(0);
     for e in excluded {
         writeln!(
             f,
             "  {:<width$}  {:<18}  {}",
-            e.endpoint,
+            name(e),
             e.reason.code(),
             e.reason.detail()
         )?;
