@@ -34,6 +34,7 @@ pub mod order;
 pub mod plan;
 pub mod request;
 pub mod router;
+pub mod simulate;
 pub mod slug;
 mod yaml;
 
