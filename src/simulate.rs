@@ -352,7 +352,11 @@ impl fmt::Display for Simulation {
             .chain(["endpoint".len(), "failed everywhere".len()])
             .max()
             .unwrap_or(0);
-        let pct = |x: f64| format!("{:.3}%", x * 100.0);
+        // Tiny exact odds (say 7e-14) would read as 0.000%: show those in scientific notation.
+        let pct = |x: f64| match x * 100.0 {
+            p if p > 0.0 && p < 0.0005 => format!("{p:.1e}%"),
+            p => format!("{p:.3}%"),
+        };
         writeln!(
             f,
             "  {:<width$}  {:>9}  {:>9}  {:>11}",

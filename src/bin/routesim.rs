@@ -190,7 +190,7 @@ fn simulate(args: &SimulateArgs) -> Result<(), Failure> {
     } else {
         ProgressBar::new(args.requests).with_style(
             ProgressStyle::with_template(
-                "{bar:40} {percent:>3}% {human_pos}/{human_len} requests, eta {eta}",
+                "{bar:30} {percent:>3}%  {human_pos}/{human_len}  eta {eta}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         )
