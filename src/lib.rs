@@ -35,6 +35,7 @@ pub mod filter;
 pub mod order;
 pub mod router;
 pub mod plan;
+pub mod simulate;
 pub mod error;
 mod yaml;
 

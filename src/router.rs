@@ -458,6 +458,33 @@ impl Router {
         None
     }
 
+    /// The exact probability that every attempt of a plan fails, when attempt `id` fails
+    /// independently with probability `fail(id)`. Each model's part of the plan is independent:
+    /// one walked in full fails with the product over its endpoints, whatever their order; one
+    /// cut to its first attempt (`allow_fallbacks: false` without `order`) with the mean of
+    /// `fail` over that draw.
+    pub fn all_fail_probability(&self, fail: impl Fn(u32) -> f64) -> f64 {
+        let weight = |id: &u32| self.targets[*id as usize].weight;
+        let mean = |ids: &[u32], w: &dyn Fn(&u32) -> f64| {
+            let total: f64 = ids.iter().map(w).sum();
+            ids.iter().map(|id| w(id) / total * fail(*id)).sum::<f64>()
+        };
+        let group = |g: &Group| match g {
+            Group::Segments(segments) => segments
+                .iter()
+                .flat_map(|s| match s {
+                    Segment::Fixed(ids) => ids.iter().chain(&[]),
+                    Segment::Weighted { free, priced } => free.iter().chain(priced),
+                })
+                .map(|&id| fail(id))
+                .product(),
+            Group::FirstOnly(FirstPick::Fixed(id)) => fail(*id),
+            Group::FirstOnly(FirstPick::Uniform(ids)) => mean(ids, &|_| 1.0),
+            Group::FirstOnly(FirstPick::Cumulative { ids, .. }) => mean(ids, &weight),
+        };
+        self.groups.iter().map(group).product()
+    }
+
     /// Draws only the first attempt, in O(log n).
     pub fn first<R: Rng + ?Sized>(&self, rng: &mut R) -> u32 {
         self.first.draw(rng)

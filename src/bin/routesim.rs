@@ -1,8 +1,10 @@
 //! The `routesim` command: parses arguments, calls the library, prints a table or JSON.
 
 use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
+use routesim::simulate::Settings;
 use routesim::{Account, Bands, Catalog, Error, Options, Request, Router};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -20,6 +22,8 @@ struct Cli {
 enum Command {
     /// Print the ordered fallback plan for one request.
     Route(RouteArgs),
+    /// Sample many requests: where traffic goes, what it costs, how often it fails.
+    Simulate(SimulateArgs),
 }
 
 #[derive(Args)]
@@ -56,10 +60,24 @@ struct RouteArgs {
     common: Common,
 }
 
+#[derive(Args)]
+struct SimulateArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Number of simulated requests.
+    #[arg(long, value_name = "N", default_value_t = 100_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    requests: u64,
+    /// Worker threads; the result is the same for any count [default: available cores].
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u64).range(1..))]
+    threads: Option<u64>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Route(args) => route(args),
+        Command::Simulate(args) => simulate(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -167,6 +185,59 @@ fn route(args: &RouteArgs) -> Result<(), Failure> {
     out.flush()?;
     Ok(())
 }
+
+fn simulate(args: &SimulateArgs) -> Result<(), Failure> {
+    let json = args.common.json;
+    let loaded = load(&args.common)?;
+    let router =
+        Router::compile(&loaded.catalog, &loaded.request, &loaded.options).map_err(|e| {
+            Failure::Routing(e.in_file(&args.common.request.display().to_string()), json)
+        })?;
+    let mut settings = Settings::new(&loaded.request, args.requests, loaded.seed);
+    settings.threads = match args.threads {
+        Some(t) => t as usize,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    // Only long runs get a progress bar; indicatif draws nothing when stderr is not a terminal.
+    let progress = if json || args.requests < PROGRESS_MIN_REQUESTS {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(args.requests).with_style(
+            ProgressStyle::with_template(
+                "{bar:30} {percent:>3}%  {human_pos}/{human_len}  eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        )
+    };
+    let sim = routesim::simulate::simulate_with_progress(&router, &settings, &|n| progress.inc(n));
+    progress.finish_and_clear();
+    let mut out = io::stdout().lock();
+    if json {
+        let text = serde_json::to_string_pretty(&sim).expect("a simulation always serializes");
+        writeln!(out, "{text}")?;
+    } else {
+        let models: Vec<&str> = loaded
+            .request
+            .models
+            .iter()
+            .map(|m| m.id.as_str())
+            .collect();
+        writeln!(
+            out,
+            "routesim simulate {}  ({} requests, seed {}, strategy {})\n",
+            models.join(" -> "),
+            sim.requests,
+            loaded.seed,
+            router.strategy().as_str()
+        )?;
+        write!(out, "{sim}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Runs shorter than this finish too fast for a progress bar to help.
+const PROGRESS_MIN_REQUESTS: u64 = 1 << 22;
 
 /// Prints an error to stderr (and, for exit 3 with `--json`, to stdout) and picks the exit code.
 fn report(err: &Error, json: bool) -> ExitCode {
