@@ -27,3 +27,15 @@ pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, ParseError>
         ParseError { message, line }
     })
 }
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        match self.line {
+            Some(line) => write!(f, " (line {line})"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
