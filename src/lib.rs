@@ -35,6 +35,8 @@ pub mod plan;
 pub mod request;
 pub mod router;
 pub mod slug;
+#[cfg(feature = "proptest")]
+pub mod strategies;
 mod yaml;
 
 pub use catalog::{
