@@ -418,7 +418,12 @@ pub fn preferences(catalog: &Catalog) -> BoxedStrategy<Preferences> {
     let slug = slug(catalog);
     let list = |s: BoxedStrategy<String>, n| vec(s, 0..n);
     let rarely = || prop_oneof![6 => Just(false), 1 => Just(true)];
-    let maybe_list = |s: BoxedStrategy<String>, n| prop_oneof![2 => Just(None), 1 => vec(s, 0..n).prop_map(Some)];
+    let maybe_list = |s: BoxedStrategy<String>, n| {
+        prop_oneof![
+            2 => Just(None),
+            1 => vec(s, 0..n).prop_map(Some),
+        ]
+    };
     (
         (
             maybe_list(slug.clone(), 4),

@@ -271,6 +271,16 @@ fn balanced_scenarios() -> impl Strategy<Value = (Catalog, Request)> {
     })
 }
 
+/// Request bodies rendered by the strategies, with the requests they stand for.
+fn bodies() -> impl Strategy<Value = (serde_json::Value, Request)> {
+    strategies::scenario().prop_flat_map(|(_, r)| (strategies::request_body(&r), Just(r)))
+}
+
+/// Single models of the default shape.
+fn one_model() -> impl Strategy<Value = Model> {
+    strategies::model("m/x", &CatalogShape::default())
+}
+
 /// Scenarios with a non-empty `order`.
 fn ordered_scenarios() -> impl Strategy<Value = (Catalog, Request)> {
     strategies::scenario().prop_flat_map(|(c, r)| {
@@ -285,34 +295,30 @@ fn ordered_scenarios() -> impl Strategy<Value = (Catalog, Request)> {
 // ---------------------------------------------------------------------------------------------
 // Properties.
 
+/// Seeds of past failures, replayed first (relative to the package root, where cargo runs tests).
+const REGRESSIONS: &str = "proptest-regressions/properties.txt";
+
 proptest! {
     // Cases come from PROPTEST_CASES as usual. XorShift instead of the default ChaCha: the
     // generator is most of a debug-build case's time, and test inputs need no crypto strength.
+    // Failures go to proptest-regressions/ (the default would put them beside this file, as
+    // proptest only mirrors src/); cargo runs tests from the package root.
     #![proptest_config(ProptestConfig {
         rng_algorithm: proptest::test_runner::RngAlgorithm::XorShift,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(REGRESSIONS),
+        )),
         ..ProptestConfig::default()
     })]
 
     /// SPEC 5: every endpoint of the planned models is attempted or excluded with a reason,
     /// never both, never twice.
     #[test]
-    fn every_endpoint_is_attempted_or_excluded_never_both((catalog, request) in strategies::scenario(), seed: u64) {
-        let (attempts, excluded): (Vec<Key>, Vec<Key>) = match route(&catalog, &request, seed)? {
-            Ok(plan) => (plan.attempts.iter().map(|a| (a.model.clone(), a.endpoint.clone())).collect(),
-                         plan.excluded.iter().map(|e| (e.model.clone(), e.endpoint.clone())).collect()),
-            Err(u) => (Vec::new(), u.excluded.iter().map(|e| (e.model.clone(), e.endpoint.clone())).collect::<Vec<_>>()),
-        };
-        let tried: HashSet<_> = attempts.iter().cloned().collect();
-        let left: HashSet<_> = excluded.iter().cloned().collect();
-        prop_assert_eq!(tried.len(), attempts.len(), "the plan has no duplicates");
-        prop_assert_eq!(left.len(), excluded.len(), "an endpoint is excluded once");
-        prop_assert!(tried.is_disjoint(&left), "an endpoint is attempted or excluded, never both");
-        let all: HashSet<_> = planned(&catalog, &request)
-            .iter()
-            .flat_map(|m| m.endpoints.iter().map(|e| (m.id.clone(), e.tag.clone())))
-            .collect();
-        let covered: HashSet<_> = tried.union(&left).cloned().collect();
-        prop_assert_eq!(covered, all, "attempts and exclusions cover the planned models exactly");
+    fn every_endpoint_is_attempted_or_excluded_never_both(
+        (catalog, request) in strategies::scenario(),
+        seed: u64,
+    ) {
+        check_every_endpoint_is_attempted_or_excluded_never_both((catalog, request), seed)?;
     }
 
     /// SPEC 4: an endpoint that fails a hard filter is excluded with the first one it fails, in
@@ -320,169 +326,61 @@ proptest! {
     /// `allow_fallbacks: false`.
     #[test]
     fn exclusions_give_the_first_failing_filter((catalog, request) in strategies::scenario()) {
-        let excluded = match route(&catalog, &request, 1)? {
-            Ok(plan) => plan.excluded,
-            Err(u) => u.excluded,
-        };
-        for e in &excluded {
-            let ep = endpoint(&catalog, &e.model, &e.endpoint);
-            let failures = hard_failures(ep, &request);
-            match failures.first() {
-                Some(first) => prop_assert_eq!(e.reason.code(), *first, "{} {}", e.model, e.endpoint),
-                None => prop_assert!(
-                    ["tools", "response_format", "fallbacks_disabled"].contains(&e.reason.code()),
-                    "{} passes every hard filter but is excluded for {}", e.endpoint, e.reason.code()
-                ),
-            }
-        }
+        check_exclusions_give_the_first_failing_filter((catalog, request))?;
     }
 
     /// SPEC 2/3: no attempt is named by an `ignore` entry.
     #[test]
     fn ignored_slugs_never_appear((catalog, request) in strategies::scenario()) {
-        if let Ok(plan) = route(&catalog, &request, 2)? {
-            for a in &plan.attempts {
-                let ep = endpoint(&catalog, &a.model, &a.endpoint);
-                let hit = request.provider.ignore.iter().find(|s| names(s, ep));
-                prop_assert!(hit.is_none(), "{} is attempted although ignore has {:?}", a.endpoint, hit);
-            }
-        }
+        check_ignored_slugs_never_appear((catalog, request))?;
     }
 
     /// SPEC 2/3: with `only`, every attempt is named by an `only` entry.
     #[test]
     fn with_only_nothing_else_appears((catalog, request) in strategies::scenario()) {
-        let Some(only) = &request.provider.only else { return Ok(()) };
-        if let Ok(plan) = route(&catalog, &request, 3)? {
-            for a in &plan.attempts {
-                let ep = endpoint(&catalog, &a.model, &a.endpoint);
-                prop_assert!(only.iter().any(|s| names(s, ep)), "{} is not in only {:?}", a.endpoint, only);
-            }
-        }
+        check_with_only_nothing_else_appears((catalog, request))?;
     }
 
     /// SPEC 2: max_price, quantizations, max_tokens, context_length, zdr, data_collection,
     /// distillable and require_parameters hold for every attempt.
     #[test]
-    fn hard_filters_hold_for_every_attempt((catalog, request) in strategies::scenario(), seed: u64) {
-        if let Ok(plan) = route(&catalog, &request, seed)? {
-            for a in &plan.attempts {
-                let ep = endpoint(&catalog, &a.model, &a.endpoint);
-                let failures = hard_failures(ep, &request);
-                prop_assert!(failures.is_empty(), "{} is attempted but fails {:?}", a.endpoint, failures);
-            }
-        }
+    fn hard_filters_hold_for_every_attempt(
+        (catalog, request) in strategies::scenario(),
+        seed: u64,
+    ) {
+        check_hard_filters_hold_for_every_attempt((catalog, request), seed)?;
     }
 
     /// SPEC 4: under a sort the key is monotone within each run (preferred endpoints first),
     /// and no seed changes the plan.
     #[test]
     fn sort_is_monotone_and_seed_free((catalog, request) in sorted_scenarios(), seeds: [u64; 2]) {
-        let Ok(plan) = route(&catalog, &request, seeds[0])? else { return Ok(()) };
-        let other = route(&catalog, &request, seeds[1])?;
-        prop_assert_eq!(other.as_ref().ok(), Some(&plan), "a sorted plan does not depend on the seed");
-        let by = request.sort().map(|s| s.by).unwrap_or(SortBy::Price);
-        for run in runs(&catalog, &request, &plan) {
-            for group in preferred_first(&run, &request)? {
-                let keys: Vec<_> = group.iter().map(|ep| sort_key(by, ep, &request)).collect();
-                for w in keys.windows(2) {
-                    prop_assert!(key_le(&w[0], &w[1]), "sort by {:?} is monotone: {:?} then {:?}", by, w[0], w[1]);
-                }
-            }
-        }
-        for a in &plan.attempts {
-            let p = a.first_probability;
-            prop_assert!(p == 0.0 || p == 1.0, "a sorted plan is deterministic: {} has {}", a.endpoint, p);
-        }
+        check_sort_is_monotone_and_seed_free((catalog, request), seeds)?;
     }
 
     /// SPEC 4: with `order`, the endpoints it names lead each run, in entry order (an endpoint
     /// at its first matching entry; a provider's default endpoint before its others).
     #[test]
     fn order_entries_lead_in_entry_order((catalog, request) in ordered_scenarios(), seed: u64) {
-        let Ok(plan) = route(&catalog, &request, seed)? else { return Ok(()) };
-        let order = request.provider.order.clone().unwrap_or_default();
-        let entry = |ep: &Endpoint| order.iter().position(|s| names(s, ep));
-        let mut matched_any = false;
-        for run in runs(&catalog, &request, &plan) {
-            let entries: Vec<Option<usize>> = run.iter().map(|ep| entry(ep)).collect();
-            let lead = entries.iter().take_while(|e| e.is_some()).count();
-            prop_assert!(entries[lead..].iter().all(Option::is_none),
-                "order-named endpoints lead: {:?}", entries);
-            prop_assert!(entries[..lead].windows(2).all(|w| w[0] <= w[1]),
-                "order-named endpoints follow the entries' order: {:?}", entries);
-            for (i, slug) in order.iter().enumerate() {
-                if slug.contains('/') {
-                    continue;
-                }
-                let defaults: Vec<bool> = run[..lead].iter().zip(&entries)
-                    .filter(|(_, e)| **e == Some(i))
-                    .map(|(ep, _)| ep.tag.eq_ignore_ascii_case(&ep.provider))
-                    .collect();
-                prop_assert!(defaults.windows(2).all(|w| w[0] || !w[1]),
-                    "under {:?} the provider's default endpoint comes first", slug);
-            }
-            matched_any |= lead > 0;
-        }
-        prop_assert_eq!(matched_any, plan.strategy == PlanStrategy::Order,
-            "the strategy is order exactly when order matched an eligible endpoint");
-        for e in &plan.excluded {
-            let ep = endpoint(&catalog, &e.model, &e.endpoint);
-            prop_assert!(!(e.reason.code() == "fallbacks_disabled" && entry(ep).is_some()),
-                "allow_fallbacks never cuts an endpoint order names: {}", e.endpoint);
-        }
+        check_order_entries_lead_in_entry_order((catalog, request), seed)?;
     }
 
     /// SPEC 2/4: `allow_fallbacks: false` never yields an endpoint `order` did not name, and
     /// without `order` keeps one attempt per model.
     #[test]
     fn no_fallbacks_only_yields_what_order_named(
-        (catalog, mut request) in strategies::scenario(),
+        (catalog, request) in strategies::scenario(),
         keep_order: bool,
         seed: u64,
     ) {
-        request.provider.allow_fallbacks = false;
-        if !keep_order {
-            request.provider.order = None;
-        }
-        let Ok(plan) = route(&catalog, &request, seed)? else { return Ok(()) };
-        match &request.provider.order {
-            Some(order) => for a in &plan.attempts {
-                let ep = endpoint(&catalog, &a.model, &a.endpoint);
-                prop_assert!(order.iter().any(|s| names(s, ep)), "{} is not named by order {:?}", a.endpoint, order);
-            },
-            None => for run in runs(&catalog, &request, &plan) {
-                prop_assert_eq!(run.len(), 1, "without order, only the first choice of each model");
-            },
-        }
+        check_no_fallbacks_only_yields_what_order_named((catalog, request), keep_order, seed)?;
     }
 
     /// SPEC 4: under load balancing, stable endpoints precede degraded ones, which precede down
     /// ones; free endpoints lead their band; down endpoints go cheapest first, ties by slug.
     #[test]
     fn bands_keep_their_order((catalog, request) in balanced_scenarios(), seed: u64) {
-        let Ok(plan) = route(&catalog, &request, seed)? else { return Ok(()) };
-        prop_assert_eq!(plan.strategy, PlanStrategy::LoadBalance);
-        for run in runs(&catalog, &request, &plan) {
-            for group in preferred_first(&run, &request)? {
-                let bands: Vec<u8> = group.iter().map(|ep| band(ep)).collect();
-                prop_assert!(bands.windows(2).all(|w| w[0] <= w[1]), "bands in order: {:?}", bands);
-                for w in group.windows(2) {
-                    let (a, b) = (w[0], w[1]);
-                    if band(a) != band(b) {
-                        continue;
-                    }
-                    let (pa, pb) = (price(a, &request), price(b, &request));
-                    if band(a) == 2 {
-                        prop_assert!(pa < pb || (pa == pb && a.tag < b.tag),
-                            "down endpoints go cheapest first: {} ({}) before {} ({})", a.tag, pa, b.tag, pb);
-                    } else {
-                        prop_assert!(pa == 0.0 || pb != 0.0,
-                            "free endpoints lead their band: {} ({}) before {}", a.tag, pa, b.tag);
-                    }
-                }
-            }
-        }
+        check_bands_keep_their_order((catalog, request), seed)?;
     }
 
     /// SPEC 5: first-attempt probabilities lie in 0..=1 and sum to 1 over the eligible endpoints;
@@ -490,96 +388,496 @@ proptest! {
     /// attempt always has a positive probability.
     #[test]
     fn first_probabilities_sum_to_one((catalog, request) in strategies::scenario(), seed: u64) {
-        let Ok(router) = Router::compile(&catalog, &request, &Options::default()) else { return Ok(()) };
-        let total: f64 = router.targets().iter().map(|t| t.first_probability).sum();
-        prop_assert!((total - 1.0).abs() < 1e-9, "probabilities over the eligible endpoints sum to {}", total);
-        for t in router.targets() {
-            prop_assert!((0.0..=1.0).contains(&t.first_probability), "{} has {}", t.endpoint, t.first_probability);
-        }
-        let plan = router.plan(&mut SmallRng::seed_from_u64(seed));
-        prop_assert!(plan.attempts[0].first_probability > 0.0, "the first attempt could have come first");
-        if request.provider.allow_fallbacks {
-            let sum: f64 = plan.attempts.iter().map(|a| a.first_probability).sum();
-            prop_assert!((sum - 1.0).abs() < 1e-9, "probabilities over the plan sum to {}", sum);
-        }
+        check_first_probabilities_sum_to_one((catalog, request), seed)?;
     }
 
     /// SPEC 5: the same seed gives the same plan, from a fresh router or a reused one.
     #[test]
     fn same_seed_same_plan((catalog, request) in strategies::scenario(), seed: u64) {
-        let Ok(router) = Router::compile(&catalog, &request, &Options::default()) else { return Ok(()) };
-        let a = router.plan(&mut SmallRng::seed_from_u64(seed));
-        let _ = router.plan(&mut SmallRng::seed_from_u64(seed ^ 1));
-        let b = router.plan(&mut SmallRng::seed_from_u64(seed));
-        prop_assert_eq!(&a, &b);
-        let c = route(&catalog, &request, seed)?;
-        prop_assert_eq!(c.as_ref().ok(), Some(&a));
+        check_same_seed_same_plan((catalog, request), seed)?;
     }
 
     /// SPEC 3: an endpoint slug matches one endpoint only (in any case); a provider slug and a
     /// display name match all of that provider's endpoints and nothing else.
     #[test]
-    fn endpoint_slugs_name_one_provider_slugs_name_all(model in strategies::model("m/x", &CatalogShape::default())) {
-        for ep in &model.endpoints {
-            for tag in [ep.tag.clone(), ep.tag.to_uppercase()] {
-                let hits: Vec<&str> = model.endpoints.iter()
-                    .filter(|e| routesim::slug::matches(&tag, e)).map(|e| e.tag.as_str()).collect();
-                if tag.contains('/') {
-                    prop_assert_eq!(hits, vec![ep.tag.as_str()], "endpoint slug {} matches one endpoint", tag);
-                }
-            }
-            let mut provider_names = vec![ep.provider.clone(), ep.provider.to_uppercase()];
-            provider_names.extend(ep.provider_name.clone());
-            for name in provider_names {
-                for e in &model.endpoints {
-                    prop_assert_eq!(routesim::slug::matches(&name, e), e.provider == ep.provider,
-                        "{:?} matches {} exactly when it is a {} endpoint", name, e.tag, ep.provider);
-                }
-            }
-        }
+    fn endpoint_slugs_name_one_provider_slugs_name_all(model in one_model()) {
+        check_endpoint_slugs_name_one_provider_slugs_name_all(model)?;
     }
 
     /// SPEC 3, end to end: `only: [endpoint slug]` routes to that endpoint alone; `only:
     /// [provider slug]` to every endpoint of the provider.
     #[test]
-    fn only_by_endpoint_or_provider_slug(model in strategies::model("m/x", &CatalogShape::default()), pick: prop::sample::Index) {
-        prop_assume!(!model.endpoints.is_empty());
-        let ep = pick.get(&model.endpoints).clone();
-        let catalog = Catalog { models: vec![model] };
-        for slug in [ep.tag.to_uppercase(), ep.provider.clone()] {
-            let named = catalog.models[0].endpoints.iter().filter(|e| names(&slug, e)).count();
-            if slug.contains('/') {
-                prop_assert_eq!(named, 1, "endpoint slugs are unique within a model");
-            }
-            let body = serde_json::json!({"model": "m/x", "provider": {"only": [slug]}});
-            let request = Request::parse(&body.to_string()).map_err(|e| TestCaseError::fail(e.message))?;
-            let Ok(plan) = route(&catalog, &request, 4)? else {
-                return Err(TestCaseError::fail(format!("only [{slug}] names an endpoint, so the request routes")));
-            };
-            prop_assert_eq!(plan.attempts.len(), named, "only [{}] routes to every endpoint it names", slug);
-            for a in &plan.attempts {
-                prop_assert!(names(&slug, endpoint(&catalog, &a.model, &a.endpoint)));
-            }
-        }
+    fn only_by_endpoint_or_provider_slug(model in one_model(), pick: prop::sample::Index) {
+        check_only_by_endpoint_or_provider_slug(model, pick)?;
     }
 
     /// The strategies' request bodies read back as the requests they render, whatever the
     /// surface form (SPEC 2: camelCase, nulls, both sort forms, string prices).
     #[test]
-    fn request_bodies_read_back((body, request) in strategies::scenario().prop_flat_map(|(_, r)| (strategies::request_body(&r), Just(r)))) {
-        let text = body.to_string();
-        let parsed = Request::parse(&text).map_err(|e| TestCaseError::fail(format!("{}: {}", e.message, text)))?;
-        prop_assert_eq!(parsed, request, "{}", text);
+    fn request_bodies_read_back((body, request) in bodies()) {
+        check_request_bodies_read_back((body, request))?;
     }
 
     /// The strategies' catalogs pass the loader's validation: written out as native YAML (here
     /// JSON, which is YAML) they load back unchanged.
     #[test]
     fn generated_catalogs_are_valid(catalog in strategies::catalog()) {
-        let text = native_json(&catalog).to_string();
-        let loaded = Catalog::parse(&text).map_err(|e| TestCaseError::fail(format!("{}: {}", e.message, text)))?;
-        prop_assert_eq!(loaded, catalog);
+        check_generated_catalogs_are_valid(catalog)?;
     }
+}
+
+// The properties' bodies, outside the macro so that rustfmt formats them.
+
+fn check_every_endpoint_is_attempted_or_excluded_never_both(
+    (catalog, request): (Catalog, Request),
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let (attempts, excluded): (Vec<Key>, Vec<Key>) = match route(&catalog, &request, seed)? {
+        Ok(plan) => (
+            plan.attempts
+                .iter()
+                .map(|a| (a.model.clone(), a.endpoint.clone()))
+                .collect(),
+            plan.excluded
+                .iter()
+                .map(|e| (e.model.clone(), e.endpoint.clone()))
+                .collect(),
+        ),
+        Err(u) => (
+            Vec::new(),
+            u.excluded
+                .iter()
+                .map(|e| (e.model.clone(), e.endpoint.clone()))
+                .collect::<Vec<_>>(),
+        ),
+    };
+    let tried: HashSet<_> = attempts.iter().cloned().collect();
+    let left: HashSet<_> = excluded.iter().cloned().collect();
+    prop_assert_eq!(tried.len(), attempts.len(), "the plan has no duplicates");
+    prop_assert_eq!(left.len(), excluded.len(), "an endpoint is excluded once");
+    prop_assert!(
+        tried.is_disjoint(&left),
+        "an endpoint is attempted or excluded, never both"
+    );
+    let all: HashSet<_> = planned(&catalog, &request)
+        .iter()
+        .flat_map(|m| m.endpoints.iter().map(|e| (m.id.clone(), e.tag.clone())))
+        .collect();
+    let covered: HashSet<_> = tried.union(&left).cloned().collect();
+    prop_assert_eq!(
+        covered,
+        all,
+        "attempts and exclusions cover the planned models exactly"
+    );
+    Ok(())
+}
+
+fn check_exclusions_give_the_first_failing_filter(
+    (catalog, request): (Catalog, Request),
+) -> Result<(), TestCaseError> {
+    let excluded = match route(&catalog, &request, 1)? {
+        Ok(plan) => plan.excluded,
+        Err(u) => u.excluded,
+    };
+    for e in &excluded {
+        let ep = endpoint(&catalog, &e.model, &e.endpoint);
+        let failures = hard_failures(ep, &request);
+        match failures.first() {
+            Some(first) => prop_assert_eq!(e.reason.code(), *first, "{} {}", e.model, e.endpoint),
+            None => prop_assert!(
+                ["tools", "response_format", "fallbacks_disabled"].contains(&e.reason.code()),
+                "{} passes every hard filter but is excluded for {}",
+                e.endpoint,
+                e.reason.code()
+            ),
+        }
+    }
+    Ok(())
+}
+
+fn check_ignored_slugs_never_appear(
+    (catalog, request): (Catalog, Request),
+) -> Result<(), TestCaseError> {
+    if let Ok(plan) = route(&catalog, &request, 2)? {
+        for a in &plan.attempts {
+            let ep = endpoint(&catalog, &a.model, &a.endpoint);
+            let hit = request.provider.ignore.iter().find(|s| names(s, ep));
+            prop_assert!(
+                hit.is_none(),
+                "{} is attempted although ignore has {:?}",
+                a.endpoint,
+                hit
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_with_only_nothing_else_appears(
+    (catalog, request): (Catalog, Request),
+) -> Result<(), TestCaseError> {
+    let Some(only) = &request.provider.only else {
+        return Ok(());
+    };
+    if let Ok(plan) = route(&catalog, &request, 3)? {
+        for a in &plan.attempts {
+            let ep = endpoint(&catalog, &a.model, &a.endpoint);
+            prop_assert!(
+                only.iter().any(|s| names(s, ep)),
+                "{} is not in only {:?}",
+                a.endpoint,
+                only
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_hard_filters_hold_for_every_attempt(
+    (catalog, request): (Catalog, Request),
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    if let Ok(plan) = route(&catalog, &request, seed)? {
+        for a in &plan.attempts {
+            let ep = endpoint(&catalog, &a.model, &a.endpoint);
+            let failures = hard_failures(ep, &request);
+            prop_assert!(
+                failures.is_empty(),
+                "{} is attempted but fails {:?}",
+                a.endpoint,
+                failures
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_sort_is_monotone_and_seed_free(
+    (catalog, request): (Catalog, Request),
+    seeds: [u64; 2],
+) -> Result<(), TestCaseError> {
+    let Ok(plan) = route(&catalog, &request, seeds[0])? else {
+        return Ok(());
+    };
+    let other = route(&catalog, &request, seeds[1])?;
+    prop_assert_eq!(
+        other.as_ref().ok(),
+        Some(&plan),
+        "a sorted plan does not depend on the seed"
+    );
+    let by = request.sort().map(|s| s.by).unwrap_or(SortBy::Price);
+    for run in runs(&catalog, &request, &plan) {
+        for group in preferred_first(&run, &request)? {
+            let keys: Vec<_> = group.iter().map(|ep| sort_key(by, ep, &request)).collect();
+            for w in keys.windows(2) {
+                prop_assert!(
+                    key_le(&w[0], &w[1]),
+                    "sort by {:?} is monotone: {:?} then {:?}",
+                    by,
+                    w[0],
+                    w[1]
+                );
+            }
+        }
+    }
+    for a in &plan.attempts {
+        let p = a.first_probability;
+        prop_assert!(
+            p == 0.0 || p == 1.0,
+            "a sorted plan is deterministic: {} has {}",
+            a.endpoint,
+            p
+        );
+    }
+    Ok(())
+}
+
+fn check_order_entries_lead_in_entry_order(
+    (catalog, request): (Catalog, Request),
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let Ok(plan) = route(&catalog, &request, seed)? else {
+        return Ok(());
+    };
+    let order = request.provider.order.clone().unwrap_or_default();
+    let entry = |ep: &Endpoint| order.iter().position(|s| names(s, ep));
+    let mut matched_any = false;
+    for run in runs(&catalog, &request, &plan) {
+        let entries: Vec<Option<usize>> = run.iter().map(|ep| entry(ep)).collect();
+        let lead = entries.iter().take_while(|e| e.is_some()).count();
+        prop_assert!(
+            entries[lead..].iter().all(Option::is_none),
+            "order-named endpoints lead: {:?}",
+            entries
+        );
+        prop_assert!(
+            entries[..lead].windows(2).all(|w| w[0] <= w[1]),
+            "order-named endpoints follow the entries' order: {:?}",
+            entries
+        );
+        for (i, slug) in order.iter().enumerate() {
+            if slug.contains('/') {
+                continue;
+            }
+            let defaults: Vec<bool> = run[..lead]
+                .iter()
+                .zip(&entries)
+                .filter(|(_, e)| **e == Some(i))
+                .map(|(ep, _)| ep.tag.eq_ignore_ascii_case(&ep.provider))
+                .collect();
+            prop_assert!(
+                defaults.windows(2).all(|w| w[0] || !w[1]),
+                "under {:?} the provider's default endpoint comes first",
+                slug
+            );
+        }
+        matched_any |= lead > 0;
+    }
+    prop_assert_eq!(
+        matched_any,
+        plan.strategy == PlanStrategy::Order,
+        "the strategy is order exactly when order matched an eligible endpoint"
+    );
+    for e in &plan.excluded {
+        let ep = endpoint(&catalog, &e.model, &e.endpoint);
+        prop_assert!(
+            !(e.reason.code() == "fallbacks_disabled" && entry(ep).is_some()),
+            "allow_fallbacks never cuts an endpoint order names: {}",
+            e.endpoint
+        );
+    }
+    Ok(())
+}
+
+fn check_no_fallbacks_only_yields_what_order_named(
+    (catalog, mut request): (Catalog, Request),
+    keep_order: bool,
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    request.provider.allow_fallbacks = false;
+    if !keep_order {
+        request.provider.order = None;
+    }
+    let Ok(plan) = route(&catalog, &request, seed)? else {
+        return Ok(());
+    };
+    match &request.provider.order {
+        Some(order) => {
+            for a in &plan.attempts {
+                let ep = endpoint(&catalog, &a.model, &a.endpoint);
+                prop_assert!(
+                    order.iter().any(|s| names(s, ep)),
+                    "{} is not named by order {:?}",
+                    a.endpoint,
+                    order
+                );
+            }
+        }
+        None => {
+            for run in runs(&catalog, &request, &plan) {
+                prop_assert_eq!(
+                    run.len(),
+                    1,
+                    "without order, only the first choice of each model"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_bands_keep_their_order(
+    (catalog, request): (Catalog, Request),
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let Ok(plan) = route(&catalog, &request, seed)? else {
+        return Ok(());
+    };
+    prop_assert_eq!(plan.strategy, PlanStrategy::LoadBalance);
+    for run in runs(&catalog, &request, &plan) {
+        for group in preferred_first(&run, &request)? {
+            let bands: Vec<u8> = group.iter().map(|ep| band(ep)).collect();
+            prop_assert!(
+                bands.windows(2).all(|w| w[0] <= w[1]),
+                "bands in order: {:?}",
+                bands
+            );
+            for w in group.windows(2) {
+                let (a, b) = (w[0], w[1]);
+                if band(a) != band(b) {
+                    continue;
+                }
+                let (pa, pb) = (price(a, &request), price(b, &request));
+                if band(a) == 2 {
+                    prop_assert!(
+                        pa < pb || (pa == pb && a.tag < b.tag),
+                        "down endpoints go cheapest first: {} ({}) before {} ({})",
+                        a.tag,
+                        pa,
+                        b.tag,
+                        pb
+                    );
+                } else {
+                    prop_assert!(
+                        pa == 0.0 || pb != 0.0,
+                        "free endpoints lead their band: {} ({}) before {}",
+                        a.tag,
+                        pa,
+                        b.tag
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_first_probabilities_sum_to_one(
+    (catalog, request): (Catalog, Request),
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let Ok(router) = Router::compile(&catalog, &request, &Options::default()) else {
+        return Ok(());
+    };
+    let total: f64 = router.targets().iter().map(|t| t.first_probability).sum();
+    prop_assert!(
+        (total - 1.0).abs() < 1e-9,
+        "probabilities over the eligible endpoints sum to {}",
+        total
+    );
+    for t in router.targets() {
+        prop_assert!(
+            (0.0..=1.0).contains(&t.first_probability),
+            "{} has {}",
+            t.endpoint,
+            t.first_probability
+        );
+    }
+    let plan = router.plan(&mut SmallRng::seed_from_u64(seed));
+    prop_assert!(
+        plan.attempts[0].first_probability > 0.0,
+        "the first attempt could have come first"
+    );
+    if request.provider.allow_fallbacks {
+        let sum: f64 = plan.attempts.iter().map(|a| a.first_probability).sum();
+        prop_assert!(
+            (sum - 1.0).abs() < 1e-9,
+            "probabilities over the plan sum to {}",
+            sum
+        );
+    }
+    Ok(())
+}
+
+fn check_same_seed_same_plan(
+    (catalog, request): (Catalog, Request),
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let Ok(router) = Router::compile(&catalog, &request, &Options::default()) else {
+        return Ok(());
+    };
+    let a = router.plan(&mut SmallRng::seed_from_u64(seed));
+    let _ = router.plan(&mut SmallRng::seed_from_u64(seed ^ 1));
+    let b = router.plan(&mut SmallRng::seed_from_u64(seed));
+    prop_assert_eq!(&a, &b);
+    let c = route(&catalog, &request, seed)?;
+    prop_assert_eq!(c.as_ref().ok(), Some(&a));
+    Ok(())
+}
+
+fn check_endpoint_slugs_name_one_provider_slugs_name_all(
+    model: Model,
+) -> Result<(), TestCaseError> {
+    for ep in &model.endpoints {
+        for tag in [ep.tag.clone(), ep.tag.to_uppercase()] {
+            let hits: Vec<&str> = model
+                .endpoints
+                .iter()
+                .filter(|e| routesim::slug::matches(&tag, e))
+                .map(|e| e.tag.as_str())
+                .collect();
+            if tag.contains('/') {
+                prop_assert_eq!(
+                    hits,
+                    vec![ep.tag.as_str()],
+                    "endpoint slug {} matches one endpoint",
+                    tag
+                );
+            }
+        }
+        let mut provider_names = vec![ep.provider.clone(), ep.provider.to_uppercase()];
+        provider_names.extend(ep.provider_name.clone());
+        for name in provider_names {
+            for e in &model.endpoints {
+                prop_assert_eq!(
+                    routesim::slug::matches(&name, e),
+                    e.provider == ep.provider,
+                    "{:?} matches {} exactly when it is a {} endpoint",
+                    name,
+                    e.tag,
+                    ep.provider
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_only_by_endpoint_or_provider_slug(
+    model: Model,
+    pick: prop::sample::Index,
+) -> Result<(), TestCaseError> {
+    prop_assume!(!model.endpoints.is_empty());
+    let ep = pick.get(&model.endpoints).clone();
+    let catalog = Catalog {
+        models: vec![model],
+    };
+    for slug in [ep.tag.to_uppercase(), ep.provider.clone()] {
+        let named = catalog.models[0]
+            .endpoints
+            .iter()
+            .filter(|e| names(&slug, e))
+            .count();
+        if slug.contains('/') {
+            prop_assert_eq!(named, 1, "endpoint slugs are unique within a model");
+        }
+        let body = serde_json::json!({"model": "m/x", "provider": {"only": [slug]}});
+        let request =
+            Request::parse(&body.to_string()).map_err(|e| TestCaseError::fail(e.message))?;
+        let Ok(plan) = route(&catalog, &request, 4)? else {
+            return Err(TestCaseError::fail(format!(
+                "only [{slug}] names an endpoint, so the request routes"
+            )));
+        };
+        prop_assert_eq!(
+            plan.attempts.len(),
+            named,
+            "only [{}] routes to every endpoint it names",
+            slug
+        );
+        for a in &plan.attempts {
+            prop_assert!(names(&slug, endpoint(&catalog, &a.model, &a.endpoint)));
+        }
+    }
+    Ok(())
+}
+
+fn check_request_bodies_read_back(
+    (body, request): (serde_json::Value, Request),
+) -> Result<(), TestCaseError> {
+    let text = body.to_string();
+    let parsed = Request::parse(&text)
+        .map_err(|e| TestCaseError::fail(format!("{}: {}", e.message, text)))?;
+    prop_assert_eq!(parsed, request, "{}", text);
+    Ok(())
+}
+
+fn check_generated_catalogs_are_valid(catalog: Catalog) -> Result<(), TestCaseError> {
+    let text = native_json(&catalog).to_string();
+    let loaded = Catalog::parse(&text)
+        .map_err(|e| TestCaseError::fail(format!("{}: {}", e.message, text)))?;
+    prop_assert_eq!(loaded, catalog);
+    Ok(())
 }
 
 /// A catalog in routesim's native format (SPEC 1), as JSON.
