@@ -37,6 +37,8 @@ pub mod router;
 pub mod plan;
 pub mod simulate;
 pub mod error;
+#[cfg(feature = "proptest")]
+pub mod strategies;
 mod yaml;
 
 pub use account::Account;

@@ -1,0 +1,946 @@
+//! The routing rules of SPEC sections 3 and 4 stated as invariants over generated catalogs and
+//! requests (`routesim::strategies`). Cases per property: `PROPTEST_CASES` (default 256).
+//!
+//! The checks restate the spec here rather than call the engine's own helpers: slug matching,
+//! quantization families, filter order, prices, bands and sort keys each have a small oracle
+//! below.
+
+use proptest::prelude::*;
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use routesim::strategies::{self, CatalogShape};
+use routesim::{
+    Catalog, DataCollection, Endpoint, Error, Model, Options, Partition, Percentiles, Plan,
+    Quantization, Request, Router, SortBy, Strategy as PlanStrategy, Unroutable,
+};
+use std::collections::HashSet;
+
+// ---------------------------------------------------------------------------------------------
+// Oracles: the spec's rules, written out independently of the engine.
+
+/// SPEC 3: an endpoint slug (with `/`) names one endpoint; a provider slug or display name
+/// (any case; spaces may be hyphens) names all of that provider's endpoints.
+fn names(slug: &str, ep: &Endpoint) -> bool {
+    let s = slug.trim().to_lowercase();
+    if s.contains('/') {
+        return s == ep.tag.to_lowercase();
+    }
+    let hyphenated: String = s
+        .chars()
+        .map(|c| if c.is_whitespace() { '-' } else { c })
+        .collect();
+    hyphenated == ep.provider.to_lowercase()
+        || ep.provider_name.as_deref().is_some_and(|name| {
+            let name = name.trim().to_lowercase();
+            s == name || hyphenated == name.replace(' ', "-")
+        })
+}
+
+/// SPEC 3: `fp4` admits `mxfp4` and `nvfp4`, `fp8` admits `mxfp8`, every level itself.
+fn admits(filter: Quantization, level: Quantization) -> bool {
+    use Quantization::*;
+    filter == level || matches!((filter, level), (Fp4, Mxfp4 | Nvfp4) | (Fp8, Mxfp8))
+}
+
+/// The hard filters an endpoint fails, as reason codes in the spec's order (SPEC 4).
+fn hard_failures(ep: &Endpoint, request: &Request) -> Vec<&'static str> {
+    let p = &request.provider;
+    let mut out = Vec::new();
+    if let Some(only) = &p.only {
+        if !only.iter().any(|s| names(s, ep)) {
+            out.push("not_in_only");
+        }
+    }
+    if p.ignore.iter().any(|s| names(s, ep)) {
+        out.push("ignored");
+    }
+    if let Some(levels) = &p.quantizations {
+        if !levels.iter().any(|&q| admits(q, ep.quantization)) {
+            out.push("quantization");
+        }
+    }
+    if p.data_collection == DataCollection::Deny && ep.data_collection == DataCollection::Allow {
+        out.push("data_collection");
+    }
+    if p.zdr && !ep.zdr {
+        out.push("zdr");
+    }
+    if p.enforce_distillable_text && !ep.distillable {
+        out.push("distillable");
+    }
+    let m = &p.max_price;
+    let above = |limit: Option<f64>, price: f64| limit.is_some_and(|l| price > l);
+    if above(m.prompt, ep.pricing.prompt)
+        || above(m.completion, ep.pricing.completion)
+        || above(m.request, ep.pricing.request.unwrap_or(0.0))
+        || above(m.image, ep.pricing.image.unwrap_or(0.0))
+    {
+        out.push("max_price");
+    }
+    if let (Some(wanted), Some(limit)) = (request.max_tokens, ep.max_completion_tokens) {
+        if limit < wanted {
+            out.push("max_tokens");
+        }
+    }
+    if let (Some(usage), Some(window)) = (request.usage, ep.context_length) {
+        if window < usage.prompt_tokens + request.max_tokens.unwrap_or(0) {
+            out.push("context_length");
+        }
+    }
+    if p.require_parameters && !request.parameters.is_empty() {
+        let supported = ep
+            .supported_parameters
+            .is_some_and(|s| s.is_superset(request.parameters));
+        if !supported {
+            out.push("require_parameters");
+        }
+    }
+    out
+}
+
+/// SPEC 4: prompt + completion, or the expected request cost with a usage estimate.
+fn price(ep: &Endpoint, request: &Request) -> f64 {
+    match request.usage {
+        None => ep.pricing.prompt + ep.pricing.completion,
+        Some(u) => {
+            (u.prompt_tokens as f64 * ep.pricing.prompt
+                + u.completion_tokens as f64 * ep.pricing.completion)
+                / 1e6
+                + ep.pricing.request.unwrap_or(0.0)
+        }
+    }
+}
+
+/// SPEC 4: 0 stable (>= 0.95), 1 degraded (>= 0.80), 2 down.
+fn band(ep: &Endpoint) -> u8 {
+    if ep.uptime >= 0.95 {
+        0
+    } else if ep.uptime >= 0.80 {
+        1
+    } else {
+        2
+    }
+}
+
+/// SPEC 4: whether an endpoint meets both preferred_* preferences (every percentile given).
+fn meets(ep: &Endpoint, request: &Request) -> bool {
+    let p = &request.provider;
+    let ok = |want: &Option<Percentiles>, have: &Option<Percentiles>, higher_is_better: bool| {
+        want.as_ref().is_none_or(|want| {
+            [
+                (want.p50, have.and_then(|h| h.p50)),
+                (want.p75, have.and_then(|h| h.p75)),
+                (want.p90, have.and_then(|h| h.p90)),
+                (want.p99, have.and_then(|h| h.p99)),
+            ]
+            .into_iter()
+            .all(|(w, h)| match (w, h) {
+                (None, _) => true,
+                (Some(_), None) => false,
+                (Some(w), Some(h)) => {
+                    if higher_is_better {
+                        h >= w
+                    } else {
+                        h <= w
+                    }
+                }
+            })
+        })
+    };
+    ok(&p.preferred_min_throughput, &ep.throughput, true)
+        && ok(&p.preferred_max_latency, &ep.latency, false)
+}
+
+/// SPEC 4: the strict sort key: present metric first (best first), then price, then slug.
+fn sort_key(by: SortBy, ep: &Endpoint, request: &Request) -> (bool, f64, f64, String) {
+    let (metric, descending) = match by {
+        SortBy::Price => (Some(0.0), false),
+        SortBy::Throughput => (ep.throughput.and_then(|t| t.p50), true),
+        SortBy::Latency => (ep.latency.and_then(|l| l.p50), false),
+        SortBy::Exacto => (ep.quality, true),
+    };
+    let v = metric.map_or(0.0, |v| if descending { -v } else { v });
+    (metric.is_none(), v, price(ep, request), ep.tag.clone())
+}
+
+fn key_le(a: &(bool, f64, f64, String), b: &(bool, f64, f64, String)) -> bool {
+    (a.0, a.1, a.2, &a.3)
+        .partial_cmp(&(b.0, b.1, b.2, &b.3))
+        .is_some_and(|o| o.is_le())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plumbing.
+
+/// An endpoint of a plan: model id and endpoint slug.
+type Key = (String, String);
+
+/// A plan, or the exclusions of an unroutable request; any other error fails the case.
+fn route(
+    catalog: &Catalog,
+    request: &Request,
+    seed: u64,
+) -> Result<Result<Plan, Box<Unroutable>>, TestCaseError> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    match routesim::route(catalog, request, &Options::default(), &mut rng) {
+        Ok(plan) => Ok(Ok(plan)),
+        Err(Error::Unroutable(u)) => Ok(Err(u)),
+        Err(other) => Err(TestCaseError::fail(format!(
+            "a request for models of the catalog failed: {other}"
+        ))),
+    }
+}
+
+/// The models the request plans, in request order, each once (SPEC 4, model fallbacks).
+fn planned<'c>(catalog: &'c Catalog, request: &Request) -> Vec<&'c Model> {
+    let mut out: Vec<&Model> = Vec::new();
+    for r in &request.models {
+        if let Some(m) = catalog.model(&r.id) {
+            if !out.iter().any(|seen| seen.id == m.id) {
+                out.push(m);
+            }
+        }
+    }
+    out
+}
+
+fn endpoint<'c>(catalog: &'c Catalog, model: &str, tag: &str) -> &'c Endpoint {
+    let found = catalog
+        .model(model)
+        .and_then(|m| m.endpoints.iter().find(|e| e.tag == tag));
+    match found {
+        Some(ep) => ep,
+        None => panic!("the plan names {model} {tag}, which the catalog does not have"),
+    }
+}
+
+/// The plan's attempts as catalog endpoints, cut into runs that are ordered independently:
+/// one run per model, or a single run under `sort: {partition: "none"}`.
+fn runs<'c>(catalog: &'c Catalog, request: &Request, plan: &Plan) -> Vec<Vec<&'c Endpoint>> {
+    let together = request
+        .sort()
+        .is_some_and(|s| s.partition == Partition::None);
+    let mut out: Vec<Vec<&Endpoint>> = Vec::new();
+    let mut last: Option<&str> = None;
+    for a in &plan.attempts {
+        if out.is_empty() || (!together && last != Some(a.model.as_str())) {
+            out.push(Vec::new());
+        }
+        last = Some(&a.model);
+        if let Some(run) = out.last_mut() {
+            run.push(endpoint(catalog, &a.model, &a.endpoint));
+        }
+    }
+    out
+}
+
+/// Splits a run into the endpoints that meet the preferred_* preferences and those that do not,
+/// checking that the first come first.
+fn preferred_first<'c>(
+    run: &[&'c Endpoint],
+    request: &Request,
+) -> Result<[Vec<&'c Endpoint>; 2], TestCaseError> {
+    let flags: Vec<bool> = run.iter().map(|ep| meets(ep, request)).collect();
+    prop_assert!(
+        flags.windows(2).all(|w| w[0] || !w[1]),
+        "endpoints that meet preferred_* come before those that do not: {:?}",
+        run.iter().map(|e| &e.tag).collect::<Vec<_>>()
+    );
+    let (a, b): (Vec<&Endpoint>, Vec<&Endpoint>) = run.iter().partition(|ep| meets(ep, request));
+    Ok([a, b])
+}
+
+/// Scenarios with a strict sort and no `order`.
+fn sorted_scenarios() -> impl Strategy<Value = (Catalog, Request)> {
+    (strategies::scenario(), strategies::sort()).prop_map(|((c, mut r), sort)| {
+        r.provider.sort = Some(sort);
+        r.provider.order = None;
+        (c, r)
+    })
+}
+
+/// Scenarios under load balancing: no sort, no variant, no `order`.
+fn balanced_scenarios() -> impl Strategy<Value = (Catalog, Request)> {
+    strategies::scenario().prop_map(|(c, mut r)| {
+        r.provider.sort = None;
+        r.provider.order = None;
+        for m in &mut r.models {
+            m.variant = None;
+        }
+        (c, r)
+    })
+}
+
+/// Request bodies rendered by the strategies, with the requests they stand for.
+fn bodies() -> impl Strategy<Value = (serde_json::Value, Request)> {
+    strategies::scenario().prop_flat_map(|(_, r)| (strategies::request_body(&r), Just(r)))
+}
+
+/// Single models of the default shape.
+fn one_model() -> impl Strategy<Value = Model> {
+    strategies::model("m/x", &CatalogShape::default())
+}
+
+/// Scenarios with a non-empty `order`.
+fn ordered_scenarios() -> impl Strategy<Value = (Catalog, Request)> {
+    strategies::scenario().prop_flat_map(|(c, r)| {
+        let order = proptest::collection::vec(strategies::slug(&c), 1..5);
+        (Just(c), Just(r), order).prop_map(|(c, mut r, order)| {
+            r.provider.order = Some(order);
+            (c, r)
+        })
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Properties.
+
+/// Seeds of past failures, replayed first (relative to the package root, where cargo runs tests).
+const REGRESSIONS: &str = "proptest-regressions/properties.txt";
+
+proptest! {
+    // Cases come from PROPTEST_CASES as usual. XorShift instead of the default ChaCha: the
+    // generator is most of a debug-build case's time, and test inputs need no crypto strength.
+    // Failures go to proptest-regressions/ (the default would put them beside this file, as
+    // proptest only mirrors src/); cargo runs tests from the package root.
+    #![proptest_config(ProptestConfig {
+        rng_algorithm: proptest::test_runner::RngAlgorithm::XorShift,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(REGRESSIONS),
+        )),
+        ..ProptestConfig::default()
+    })]
+
+    /// SPEC 5: every endpoint of the planned models is attempted or excluded with a reason,
+    /// never both, never twice.
+    #[test]
+    fn every_endpoint_is_attempted_or_excluded_never_both(
+        (catalog, request) in strategies::scenario(),
+        seed: u64,
+    ) {
+        check_every_endpoint_is_attempted_or_excluded_never_both((catalog, request), seed)?;
+    }
+
+    /// SPEC 4: an endpoint that fails a hard filter is excluded with the first one it fails, in
+    /// the spec's order; one that fails none is excluded only by a soft preference or by
+    /// `allow_fallbacks: false`.
+    #[test]
+    fn exclusions_give_the_first_failing_filter((catalog, request) in strategies::scenario()) {
+        check_exclusions_give_the_first_failing_filter((catalog, request))?;
+    }
+
+    /// SPEC 2/3: no attempt is named by an `ignore` entry.
+    #[test]
+    fn ignored_slugs_never_appear((catalog, request) in strategies::scenario()) {
+        check_ignored_slugs_never_appear((catalog, request))?;
+    }
+
+    /// SPEC 2/3: with `only`, every attempt is named by an `only` entry.
+    #[test]
+    fn with_only_nothing_else_appears((catalog, request) in strategies::scenario()) {
+        check_with_only_nothing_else_appears((catalog, request))?;
+    }
+
+    /// SPEC 2: max_price, quantizations, max_tokens, context_length, zdr, data_collection,
+    /// distillable and require_parameters hold for every attempt.
+    #[test]
+    fn hard_filters_hold_for_every_attempt(
+        (catalog, request) in strategies::scenario(),
+        seed: u64,
+    ) {
+        check_hard_filters_hold_for_every_attempt((catalog, request), seed)?;
+    }
+
+    /// SPEC 4: under a sort the key is monotone within each run (preferred endpoints first),
+    /// and no seed changes the plan.
+    #[test]
+    fn sort_is_monotone_and_seed_free((catalog, request) in sorted_scenarios(), seeds: [u64; 2]) {
+        check_sort_is_monotone_and_seed_free((catalog, request), seeds)?;
+    }
+
+    /// SPEC 4: with `order`, the endpoints it names lead each run, in entry order (an endpoint
+    /// at its first matching entry; a provider's default endpoint before its others).
+    #[test]
+    fn order_entries_lead_in_entry_order((catalog, request) in ordered_scenarios(), seed: u64) {
+        check_order_entries_lead_in_entry_order((catalog, request), seed)?;
+    }
+
+    /// SPEC 2/4: `allow_fallbacks: false` never yields an endpoint `order` did not name, and
+    /// without `order` keeps one attempt per model.
+    #[test]
+    fn no_fallbacks_only_yields_what_order_named(
+        (catalog, request) in strategies::scenario(),
+        keep_order: bool,
+        seed: u64,
+    ) {
+        check_no_fallbacks_only_yields_what_order_named((catalog, request), keep_order, seed)?;
+    }
+
+    /// SPEC 4: under load balancing, stable endpoints precede degraded ones, which precede down
+    /// ones; free endpoints lead their band; down endpoints go cheapest first, ties by slug.
+    #[test]
+    fn bands_keep_their_order((catalog, request) in balanced_scenarios(), seed: u64) {
+        check_bands_keep_their_order((catalog, request), seed)?;
+    }
+
+    /// SPEC 5: first-attempt probabilities lie in 0..=1 and sum to 1 over the eligible endpoints;
+    /// with fallbacks allowed the plan holds them all, so they sum to 1 over the plan; the first
+    /// attempt always has a positive probability.
+    #[test]
+    fn first_probabilities_sum_to_one((catalog, request) in strategies::scenario(), seed: u64) {
+        check_first_probabilities_sum_to_one((catalog, request), seed)?;
+    }
+
+    /// SPEC 5: the same seed gives the same plan, from a fresh router or a reused one.
+    #[test]
+    fn same_seed_same_plan((catalog, request) in strategies::scenario(), seed: u64) {
+        check_same_seed_same_plan((catalog, request), seed)?;
+    }
+
+    /// SPEC 3: an endpoint slug matches one endpoint only (in any case); a provider slug and a
+    /// display name match all of that provider's endpoints and nothing else.
+    #[test]
+    fn endpoint_slugs_name_one_provider_slugs_name_all(model in one_model()) {
+        check_endpoint_slugs_name_one_provider_slugs_name_all(model)?;
+    }
+
+    /// SPEC 3, end to end: `only: [endpoint slug]` routes to that endpoint alone; `only:
+    /// [provider slug]` to every endpoint of the provider.
+    #[test]
+    fn only_by_endpoint_or_provider_slug(model in one_model(), pick: prop::sample::Index) {
+        check_only_by_endpoint_or_provider_slug(model, pick)?;
+    }
+
+    /// The strategies' request bodies read back as the requests they render, whatever the
+    /// surface form (SPEC 2: camelCase, nulls, both sort forms, string prices).
+    #[test]
+    fn request_bodies_read_back((body, request) in bodies()) {
+        check_request_bodies_read_back((body, request))?;
+    }
+
+    /// The strategies' catalogs pass the loader's validation: written out as native YAML (here
+    /// JSON, which is YAML) they load back unchanged.
+    #[test]
+    fn generated_catalogs_are_valid(catalog in strategies::catalog()) {
+        check_generated_catalogs_are_valid(catalog)?;
+    }
+}
+
+// The properties' bodies, outside the macro so that rustfmt formats them.
+
+fn check_every_endpoint_is_attempted_or_excluded_never_both(
+    (catalog, request): (Catalog, Request),
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let (attempts, excluded): (Vec<Key>, Vec<Key>) = match route(&catalog, &request, seed)? {
+        Ok(plan) => (
+            plan.attempts
+                .iter()
+                .map(|a| (a.model.clone(), a.endpoint.clone()))
+                .collect(),
+            plan.excluded
+                .iter()
+                .map(|e| (e.model.clone(), e.endpoint.clone()))
+                .collect(),
+        ),
+        Err(u) => (
+            Vec::new(),
+            u.excluded
+                .iter()
+                .map(|e| (e.model.clone(), e.endpoint.clone()))
+                .collect::<Vec<_>>(),
+        ),
+    };
+    let tried: HashSet<_> = attempts.iter().cloned().collect();
+    let left: HashSet<_> = excluded.iter().cloned().collect();
+    prop_assert_eq!(tried.len(), attempts.len(), "the plan has no duplicates");
+    prop_assert_eq!(left.len(), excluded.len(), "an endpoint is excluded once");
+    prop_assert!(
+        tried.is_disjoint(&left),
+        "an endpoint is attempted or excluded, never both"
+    );
+    let all: HashSet<_> = planned(&catalog, &request)
+        .iter()
+        .flat_map(|m| m.endpoints.iter().map(|e| (m.id.clone(), e.tag.clone())))
+        .collect();
+    let covered: HashSet<_> = tried.union(&left).cloned().collect();
+    prop_assert_eq!(
+        covered,
+        all,
+        "attempts and exclusions cover the planned models exactly"
+    );
+    Ok(())
+}
+
+fn check_exclusions_give_the_first_failing_filter(
+    (catalog, request): (Catalog, Request),
+) -> Result<(), TestCaseError> {
+    let excluded = match route(&catalog, &request, 1)? {
+        Ok(plan) => plan.excluded,
+        Err(u) => u.excluded,
+    };
+    for e in &excluded {
+        let ep = endpoint(&catalog, &e.model, &e.endpoint);
+        let failures = hard_failures(ep, &request);
+        match failures.first() {
+            Some(first) => prop_assert_eq!(e.reason.code(), *first, "{} {}", e.model, e.endpoint),
+            None => prop_assert!(
+                ["tools", "response_format", "fallbacks_disabled"].contains(&e.reason.code()),
+                "{} passes every hard filter but is excluded for {}",
+                e.endpoint,
+                e.reason.code()
+            ),
+        }
+    }
+    Ok(())
+}
+
+fn check_ignored_slugs_never_appear(
+    (catalog, request): (Catalog, Request),
+) -> Result<(), TestCaseError> {
+    if let Ok(plan) = route(&catalog, &request, 2)? {
+        for a in &plan.attempts {
+            let ep = endpoint(&catalog, &a.model, &a.endpoint);
+            let hit = request.provider.ignore.iter().find(|s| names(s, ep));
+            prop_assert!(
+                hit.is_none(),
+                "{} is attempted although ignore has {:?}",
+                a.endpoint,
+                hit
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_with_only_nothing_else_appears(
+    (catalog, request): (Catalog, Request),
+) -> Result<(), TestCaseError> {
+    let Some(only) = &request.provider.only else {
+        return Ok(());
+    };
+    if let Ok(plan) = route(&catalog, &request, 3)? {
+        for a in &plan.attempts {
+            let ep = endpoint(&catalog, &a.model, &a.endpoint);
+            prop_assert!(
+                only.iter().any(|s| names(s, ep)),
+                "{} is not in only {:?}",
+                a.endpoint,
+                only
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_hard_filters_hold_for_every_attempt(
+    (catalog, request): (Catalog, Request),
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    if let Ok(plan) = route(&catalog, &request, seed)? {
+        for a in &plan.attempts {
+            let ep = endpoint(&catalog, &a.model, &a.endpoint);
+            let failures = hard_failures(ep, &request);
+            prop_assert!(
+                failures.is_empty(),
+                "{} is attempted but fails {:?}",
+                a.endpoint,
+                failures
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_sort_is_monotone_and_seed_free(
+    (catalog, request): (Catalog, Request),
+    seeds: [u64; 2],
+) -> Result<(), TestCaseError> {
+    let Ok(plan) = route(&catalog, &request, seeds[0])? else {
+        return Ok(());
+    };
+    let other = route(&catalog, &request, seeds[1])?;
+    prop_assert_eq!(
+        other.as_ref().ok(),
+        Some(&plan),
+        "a sorted plan does not depend on the seed"
+    );
+    let by = request.sort().map(|s| s.by).unwrap_or(SortBy::Price);
+    for run in runs(&catalog, &request, &plan) {
+        for group in preferred_first(&run, &request)? {
+            let keys: Vec<_> = group.iter().map(|ep| sort_key(by, ep, &request)).collect();
+            for w in keys.windows(2) {
+                prop_assert!(
+                    key_le(&w[0], &w[1]),
+                    "sort by {:?} is monotone: {:?} then {:?}",
+                    by,
+                    w[0],
+                    w[1]
+                );
+            }
+        }
+    }
+    for a in &plan.attempts {
+        let p = a.first_probability;
+        prop_assert!(
+            p == 0.0 || p == 1.0,
+            "a sorted plan is deterministic: {} has {}",
+            a.endpoint,
+            p
+        );
+    }
+    Ok(())
+}
+
+fn check_order_entries_lead_in_entry_order(
+    (catalog, request): (Catalog, Request),
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let Ok(plan) = route(&catalog, &request, seed)? else {
+        return Ok(());
+    };
+    let order = request.provider.order.clone().unwrap_or_default();
+    let entry = |ep: &Endpoint| order.iter().position(|s| names(s, ep));
+    let mut matched_any = false;
+    for run in runs(&catalog, &request, &plan) {
+        let entries: Vec<Option<usize>> = run.iter().map(|ep| entry(ep)).collect();
+        let lead = entries.iter().take_while(|e| e.is_some()).count();
+        prop_assert!(
+            entries[lead..].iter().all(Option::is_none),
+            "order-named endpoints lead: {:?}",
+            entries
+        );
+        prop_assert!(
+            entries[..lead].windows(2).all(|w| w[0] <= w[1]),
+            "order-named endpoints follow the entries' order: {:?}",
+            entries
+        );
+        for (i, slug) in order.iter().enumerate() {
+            if slug.contains('/') {
+                continue;
+            }
+            let defaults: Vec<bool> = run[..lead]
+                .iter()
+                .zip(&entries)
+                .filter(|(_, e)| **e == Some(i))
+                .map(|(ep, _)| ep.tag.eq_ignore_ascii_case(&ep.provider))
+                .collect();
+            prop_assert!(
+                defaults.windows(2).all(|w| w[0] || !w[1]),
+                "under {:?} the provider's default endpoint comes first",
+                slug
+            );
+        }
+        matched_any |= lead > 0;
+    }
+    prop_assert_eq!(
+        matched_any,
+        plan.strategy == PlanStrategy::Order,
+        "the strategy is order exactly when order matched an eligible endpoint"
+    );
+    for e in &plan.excluded {
+        let ep = endpoint(&catalog, &e.model, &e.endpoint);
+        prop_assert!(
+            !(e.reason.code() == "fallbacks_disabled" && entry(ep).is_some()),
+            "allow_fallbacks never cuts an endpoint order names: {}",
+            e.endpoint
+        );
+    }
+    Ok(())
+}
+
+fn check_no_fallbacks_only_yields_what_order_named(
+    (catalog, mut request): (Catalog, Request),
+    keep_order: bool,
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    request.provider.allow_fallbacks = false;
+    if !keep_order {
+        request.provider.order = None;
+    }
+    let Ok(plan) = route(&catalog, &request, seed)? else {
+        return Ok(());
+    };
+    match &request.provider.order {
+        Some(order) => {
+            for a in &plan.attempts {
+                let ep = endpoint(&catalog, &a.model, &a.endpoint);
+                prop_assert!(
+                    order.iter().any(|s| names(s, ep)),
+                    "{} is not named by order {:?}",
+                    a.endpoint,
+                    order
+                );
+            }
+        }
+        None => {
+            for run in runs(&catalog, &request, &plan) {
+                prop_assert_eq!(
+                    run.len(),
+                    1,
+                    "without order, only the first choice of each model"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_bands_keep_their_order(
+    (catalog, request): (Catalog, Request),
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let Ok(plan) = route(&catalog, &request, seed)? else {
+        return Ok(());
+    };
+    prop_assert_eq!(plan.strategy, PlanStrategy::LoadBalance);
+    for run in runs(&catalog, &request, &plan) {
+        for group in preferred_first(&run, &request)? {
+            let bands: Vec<u8> = group.iter().map(|ep| band(ep)).collect();
+            prop_assert!(
+                bands.windows(2).all(|w| w[0] <= w[1]),
+                "bands in order: {:?}",
+                bands
+            );
+            for w in group.windows(2) {
+                let (a, b) = (w[0], w[1]);
+                if band(a) != band(b) {
+                    continue;
+                }
+                let (pa, pb) = (price(a, &request), price(b, &request));
+                if band(a) == 2 {
+                    prop_assert!(
+                        pa < pb || (pa == pb && a.tag < b.tag),
+                        "down endpoints go cheapest first: {} ({}) before {} ({})",
+                        a.tag,
+                        pa,
+                        b.tag,
+                        pb
+                    );
+                } else {
+                    prop_assert!(
+                        pa == 0.0 || pb != 0.0,
+                        "free endpoints lead their band: {} ({}) before {}",
+                        a.tag,
+                        pa,
+                        b.tag
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_first_probabilities_sum_to_one(
+    (catalog, request): (Catalog, Request),
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let Ok(router) = Router::compile(&catalog, &request, &Options::default()) else {
+        return Ok(());
+    };
+    let total: f64 = router.targets().iter().map(|t| t.first_probability).sum();
+    prop_assert!(
+        (total - 1.0).abs() < 1e-9,
+        "probabilities over the eligible endpoints sum to {}",
+        total
+    );
+    for t in router.targets() {
+        prop_assert!(
+            (0.0..=1.0).contains(&t.first_probability),
+            "{} has {}",
+            t.endpoint,
+            t.first_probability
+        );
+    }
+    let plan = router.plan(&mut SmallRng::seed_from_u64(seed));
+    prop_assert!(
+        plan.attempts[0].first_probability > 0.0,
+        "the first attempt could have come first"
+    );
+    if request.provider.allow_fallbacks {
+        let sum: f64 = plan.attempts.iter().map(|a| a.first_probability).sum();
+        prop_assert!(
+            (sum - 1.0).abs() < 1e-9,
+            "probabilities over the plan sum to {}",
+            sum
+        );
+    }
+    Ok(())
+}
+
+fn check_same_seed_same_plan(
+    (catalog, request): (Catalog, Request),
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let Ok(router) = Router::compile(&catalog, &request, &Options::default()) else {
+        return Ok(());
+    };
+    let a = router.plan(&mut SmallRng::seed_from_u64(seed));
+    let _ = router.plan(&mut SmallRng::seed_from_u64(seed ^ 1));
+    let b = router.plan(&mut SmallRng::seed_from_u64(seed));
+    prop_assert_eq!(&a, &b);
+    let c = route(&catalog, &request, seed)?;
+    prop_assert_eq!(c.as_ref().ok(), Some(&a));
+    Ok(())
+}
+
+fn check_endpoint_slugs_name_one_provider_slugs_name_all(
+    model: Model,
+) -> Result<(), TestCaseError> {
+    for ep in &model.endpoints {
+        for tag in [ep.tag.clone(), ep.tag.to_uppercase()] {
+            let hits: Vec<&str> = model
+                .endpoints
+                .iter()
+                .filter(|e| routesim::slug::matches(&tag, e))
+                .map(|e| e.tag.as_str())
+                .collect();
+            if tag.contains('/') {
+                prop_assert_eq!(
+                    hits,
+                    vec![ep.tag.as_str()],
+                    "endpoint slug {} matches one endpoint",
+                    tag
+                );
+            }
+        }
+        let mut provider_names = vec![ep.provider.clone(), ep.provider.to_uppercase()];
+        provider_names.extend(ep.provider_name.clone());
+        for name in provider_names {
+            for e in &model.endpoints {
+                prop_assert_eq!(
+                    routesim::slug::matches(&name, e),
+                    e.provider == ep.provider,
+                    "{:?} matches {} exactly when it is a {} endpoint",
+                    name,
+                    e.tag,
+                    ep.provider
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_only_by_endpoint_or_provider_slug(
+    model: Model,
+    pick: prop::sample::Index,
+) -> Result<(), TestCaseError> {
+    prop_assume!(!model.endpoints.is_empty());
+    let ep = pick.get(&model.endpoints).clone();
+    let catalog = Catalog {
+        models: vec![model],
+    };
+    for slug in [ep.tag.to_uppercase(), ep.provider.clone()] {
+        let named = catalog.models[0]
+            .endpoints
+            .iter()
+            .filter(|e| names(&slug, e))
+            .count();
+        if slug.contains('/') {
+            prop_assert_eq!(named, 1, "endpoint slugs are unique within a model");
+        }
+        let body = serde_json::json!({"model": "m/x", "provider": {"only": [slug]}});
+        let request =
+            Request::parse(&body.to_string()).map_err(|e| TestCaseError::fail(e.message))?;
+        let Ok(plan) = route(&catalog, &request, 4)? else {
+            return Err(TestCaseError::fail(format!(
+                "only [{slug}] names an endpoint, so the request routes"
+            )));
+        };
+        prop_assert_eq!(
+            plan.attempts.len(),
+            named,
+            "only [{}] routes to every endpoint it names",
+            slug
+        );
+        for a in &plan.attempts {
+            prop_assert!(names(&slug, endpoint(&catalog, &a.model, &a.endpoint)));
+        }
+    }
+    Ok(())
+}
+
+fn check_request_bodies_read_back(
+    (body, request): (serde_json::Value, Request),
+) -> Result<(), TestCaseError> {
+    let text = body.to_string();
+    let parsed = Request::parse(&text)
+        .map_err(|e| TestCaseError::fail(format!("{}: {}", e.message, text)))?;
+    prop_assert_eq!(parsed, request, "{}", text);
+    Ok(())
+}
+
+fn check_generated_catalogs_are_valid(catalog: Catalog) -> Result<(), TestCaseError> {
+    let text = native_json(&catalog).to_string();
+    let loaded = Catalog::parse(&text)
+        .map_err(|e| TestCaseError::fail(format!("{}: {}", e.message, text)))?;
+    prop_assert_eq!(loaded, catalog);
+    Ok(())
+}
+
+/// A catalog in routesim's native format (SPEC 1), as JSON.
+fn native_json(catalog: &Catalog) -> serde_json::Value {
+    use serde_json::{Map, Value, json};
+    let metric =
+        |m: &Option<Percentiles>| m.map(|m| serde_json::to_value(m).unwrap_or(Value::Null));
+    let models: Vec<Value> = catalog
+        .models
+        .iter()
+        .map(|m| {
+            let endpoints: Vec<Value> = m
+                .endpoints
+                .iter()
+                .map(|e| {
+                    let mut o = Map::new();
+                    o.insert("provider".into(), json!(e.provider));
+                    if let Some(name) = &e.provider_name {
+                        o.insert("provider_name".into(), json!(name));
+                    }
+                    o.insert("tag".into(), json!(e.tag));
+                    let mut pricing =
+                        json!({"prompt": e.pricing.prompt, "completion": e.pricing.completion});
+                    if let Some(r) = e.pricing.request {
+                        pricing["request"] = json!(r);
+                    }
+                    if let Some(i) = e.pricing.image {
+                        pricing["image"] = json!(i);
+                    }
+                    o.insert("pricing".into(), pricing);
+                    o.insert("throughput".into(), json!(metric(&e.throughput)));
+                    o.insert("latency".into(), json!(metric(&e.latency)));
+                    o.insert("uptime".into(), json!(e.uptime));
+                    // `unknown` written out or left out (both mean the same), by tag length.
+                    if e.quantization != Quantization::Unknown || e.tag.len() % 2 == 0 {
+                        o.insert("quantization".into(), json!(e.quantization.as_str()));
+                    }
+                    o.insert("context_length".into(), json!(e.context_length));
+                    o.insert(
+                        "max_completion_tokens".into(),
+                        json!(e.max_completion_tokens),
+                    );
+                    if let Some(params) = e.supported_parameters {
+                        let names: Vec<&str> = routesim::catalog::PARAMETERS
+                            .iter()
+                            .copied()
+                            .filter(|n| params.contains_name(n))
+                            .collect();
+                        o.insert("supported_parameters".into(), json!(names));
+                    }
+                    let dc = match e.data_collection {
+                        DataCollection::Allow => "allow",
+                        DataCollection::Deny => "deny",
+                    };
+                    o.insert("data_collection".into(), json!(dc));
+                    o.insert("zdr".into(), json!(e.zdr));
+                    o.insert("distillable".into(), json!(e.distillable));
+                    o.insert("quality".into(), json!(e.quality));
+                    Value::Object(o)
+                })
+                .collect();
+            json!({"id": m.id, "endpoints": endpoints})
+        })
+        .collect();
+    json!({ "models": models })
+}
