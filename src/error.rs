@@ -117,6 +117,8 @@ pub struct Unroutable {
     pub excluded: Vec<Exclusion>,
     /// Single preferences whose removal would let the request route (SPEC section 7).
     pub relaxations: Vec<Relaxation>,
+    /// Warnings found on the way, such as a slug that matches no endpoint.
+    pub warnings: Vec<String>,
 }
 
 impl fmt::Display for Unroutable {

@@ -308,7 +308,7 @@ impl Router {
         }
 
         let Some(first_segment) = compiled.iter().find_map(|(segments, _)| segments.first()) else {
-            return Err(unroutable(&models, rows));
+            return Err(unroutable(&models, rows, warnings));
         };
         set_first_probabilities(first_segment, &mut targets);
         let first = first_pick(first_segment, &targets);
@@ -817,7 +817,7 @@ fn first_pick(segment: &Segment, targets: &[Target]) -> FirstPick {
 
 /// The error for a request nothing can serve, classified by the latest filter stage that
 /// excluded an endpoint (SPEC section 5).
-fn unroutable(models: &[&Model], rows: Vec<Row>) -> Error {
+fn unroutable(models: &[&Model], rows: Vec<Row>, warnings: Vec<String>) -> Error {
     let excluded: Vec<Exclusion> = rows
         .into_iter()
         .filter_map(|row| match row {
@@ -871,6 +871,7 @@ fn unroutable(models: &[&Model], rows: Vec<Row>) -> Error {
         message,
         excluded,
         relaxations: Vec::new(),
+        warnings,
     }))
 }
 

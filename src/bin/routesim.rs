@@ -252,6 +252,9 @@ fn report(err: &Error, json: bool) -> ExitCode {
         let mut text = String::new();
         let _ = routesim::plan::write_exclusions(&mut text, &u.excluded);
         let _ = write!(stderr, "excluded:\n{text}");
+        for w in &u.warnings {
+            let _ = writeln!(stderr, "warning: {w}");
+        }
         if !u.relaxations.is_empty() {
             let _ = writeln!(stderr, "would route if:");
             for r in &u.relaxations {
@@ -264,8 +267,14 @@ fn report(err: &Error, json: bool) -> ExitCode {
             }
         }
         if json {
-            let body = serde_json::json!({ "error": u });
-            let _ = writeln!(io::stdout().lock(), "{body:#}");
+            // A struct rather than json!, so the fields keep their documented order.
+            #[derive(serde::Serialize)]
+            struct Body<'a> {
+                error: &'a routesim::Unroutable,
+            }
+            if let Ok(text) = serde_json::to_string_pretty(&Body { error: u }) {
+                let _ = writeln!(io::stdout().lock(), "{text}");
+            }
         }
     }
     ExitCode::from(err.exit_code() as u8)
