@@ -9,6 +9,10 @@
 //! any letter case, as tag, provider slug or display name) so that they match something, plus a
 //! few that match nothing.
 //!
+//! The inputs of SPEC section 7 are not generated yet: endpoints are all of the default service
+//! tier and requests carry no `service_tier`; account settings are [`crate::Account`] values you
+//! build alongside (`tests/account_tiers_properties.rs` in the repository shows how).
+//!
 //! ```
 //! use proptest::prelude::*;
 //! use proptest::test_runner::TestRunner;
