@@ -1,7 +1,7 @@
 //! The validated endpoint table: models, their endpoints, and everything routing reads of them.
 //!
-//! Two raw shapes feed it, kept apart: routesim's native YAML ([`native`]) and OpenRouter's
-//! endpoint-listing JSON ([`openrouter`]). Both are checked once here, so the engine never
+//! Two raw shapes feed it, kept apart: routesim's native YAML (`native.rs`) and OpenRouter's
+//! endpoint-listing JSON (`openrouter.rs`). Both are checked once here, so the engine never
 //! re-checks a number.
 
 mod native;
