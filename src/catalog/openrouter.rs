@@ -9,17 +9,20 @@ use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 
 #[derive(Deserialize)]
+#[serde(expecting = "an endpoint listing: a map with `data`")]
 struct Listing {
     data: ListingModel,
 }
 
 #[derive(Deserialize)]
+#[serde(expecting = "a map with `id` and `endpoints`")]
 struct ListingModel {
     id: String,
     endpoints: Vec<ListingEndpoint>,
 }
 
 #[derive(Deserialize)]
+#[serde(expecting = "an endpoint: a map with `tag` and `pricing`")]
 struct ListingEndpoint {
     provider_name: Option<String>,
     tag: String,
@@ -34,6 +37,7 @@ struct ListingEndpoint {
 }
 
 #[derive(Deserialize)]
+#[serde(expecting = "a map with `prompt` and `completion` prices")]
 struct ListingPricing {
     prompt: PerMillion,
     completion: PerMillion,
@@ -92,14 +96,16 @@ struct Percent(f64);
 
 impl<'de> Deserialize<'de> for Percent {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let v = f64::deserialize(deserializer)?;
-        if (0.0..=100.0).contains(&v) {
-            Ok(Percent(v))
-        } else {
-            Err(de::Error::custom(format_args!(
-                "expected a percentage between 0 and 100, found {v}"
-            )))
-        }
+        super::checked_f64(deserializer, "a percentage between 0 and 100", |v| {
+            if (0.0..=100.0).contains(&v) {
+                Ok(v)
+            } else {
+                Err(format!(
+                    "expected a percentage between 0 and 100, found {v}"
+                ))
+            }
+        })
+        .map(Percent)
     }
 }
 
