@@ -47,6 +47,7 @@ struct RawAccount {
 impl Account {
     /// Parses an account file (YAML or JSON). An empty document is an empty account.
     pub fn parse(text: &str) -> Result<Account, ParseError> {
+        yaml::check_hostile(text, crate::request::MAX_REQUEST_BYTES, "account file")?;
         if text.trim().is_empty() {
             return Ok(Account::default());
         }

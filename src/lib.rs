@@ -52,7 +52,7 @@ pub use request::{
     MaxPrice, ModelRef, Partition, Preferences, Request, ServiceTier, Sort, SortBy, UsageEstimate,
 };
 pub use router::{Options, PlanBuf, Router, Target};
-pub use yaml::ParseError;
+pub use yaml::{ALIAS_EXPANSION_BUDGET, MAX_FLOW_DEPTH, ParseError};
 
 use rand::Rng;
 

@@ -177,9 +177,20 @@ pub struct MaxPrice {
     pub audio: Option<f64>,
 }
 
+/// The largest request text [`Request::parse`] accepts: 16 MiB.
+///
+/// A chat-completions body may carry long conversations and base64 images that routing never
+/// reads; 16 MiB admits those while bounding the memory a hostile file can take.
+pub const MAX_REQUEST_BYTES: usize = 16 << 20;
+
 impl Request {
     /// Parses a request body (JSON or YAML).
+    ///
+    /// Text over [`MAX_REQUEST_BYTES`], or YAML whose aliases expand past
+    /// [`ALIAS_EXPANSION_BUDGET`](crate::ALIAS_EXPANSION_BUDGET) nodes, is refused before
+    /// it is parsed.
     pub fn parse(text: &str) -> Result<Request, ParseError> {
+        yaml::check_hostile(text, MAX_REQUEST_BYTES, "request")?;
         let raw: RawRequest = yaml::from_str(text)?;
         let mut models = Vec::new();
         if let Some(id) = raw.model {
@@ -319,6 +330,7 @@ impl<'de> Deserialize<'de> for RawRequest {
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "the provider preferences: a map")]
 struct RawProvider {
     order: Option<Vec<String>>,
     #[serde(alias = "allowFallbacks")]
@@ -386,6 +398,9 @@ impl<'de> Deserialize<'de> for RawSort {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(
+    expecting = "a map of price ceilings (`prompt`, `completion`, `request`, `image`, `audio`)"
+)]
 struct RawMaxPrice {
     prompt: Option<Ceiling>,
     completion: Option<Ceiling>,

@@ -1,7 +1,22 @@
 //! The one place that parses YAML (and JSON, which is YAML): swap `serde_yaml` for a maintained
 //! fork here and nowhere else.
 
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess};
+use serde::de::{EnumAccess, VariantAccess, Visitor};
+use std::cell::Cell;
+use std::fmt;
+
+mod flow_depth;
+
+/// How deep flow collections (`[...]`, `{...}`) may nest: serde_yaml refuses deeper values
+/// anyway, and libyaml's scanner slows down in proportion to the depth on every token.
+pub const MAX_FLOW_DEPTH: usize = 128;
+
+/// Nodes (scalars, sequences, mappings) a document may hold once its aliases are expanded:
+/// `max(bytes, ALIAS_EXPANSION_BUDGET)`. Without aliases a document has at most about one node
+/// per byte, so only alias expansion can exceed it; serde_yaml's own limit counts alias jumps,
+/// not what they expand to, and lets a 1 MiB file expand to billions of nodes.
+pub const ALIAS_EXPANSION_BUDGET: usize = 1 << 20;
 
 /// A parse failure: the message (with the field path where the parser knows it) and the line.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +43,146 @@ pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, ParseError>
     })
 }
 
+/// Refuses text over `limit` bytes and YAML whose aliases expand past the budget, before any
+/// typed parse runs. `what` names the input in the message ("catalog", "request").
+pub(crate) fn check_hostile(text: &str, limit: usize, what: &str) -> Result<(), ParseError> {
+    if text.len() > limit {
+        return Err(ParseError {
+            message: format!(
+                "file is {} bytes, over the limit of {limit} bytes ({} MiB) for a {what}",
+                text.len(),
+                limit >> 20
+            ),
+            line: None,
+        });
+    }
+    let (depth, line) = flow_depth::deepest(text);
+    if depth > MAX_FLOW_DEPTH {
+        return Err(ParseError {
+            message: format!(
+                "brackets ([...] or {{...}}) nest {depth} levels deep, over the limit of {MAX_FLOW_DEPTH}"
+            ),
+            line: Some(line),
+        });
+    }
+    // Aliases need anchors, and anchors need `&`: most files (all JSON) skip the counting pass.
+    if !text.contains('&') {
+        return Ok(());
+    }
+    let budget = text.len().max(ALIAS_EXPANSION_BUDGET);
+    let (left, over) = (Cell::new(budget), Cell::new(false));
+    let count = Count {
+        left: &left,
+        over: &over,
+    };
+    let result = serde_yaml::Deserializer::from_str(text)
+        .next()
+        .map(|doc| count.deserialize(doc));
+    match result {
+        // serde_yaml's own limit on alias jumps can trip before the node budget does.
+        Some(Err(err)) if over.get() || err.to_string().starts_with("repetition limit") => {
+            Err(ParseError {
+                message: format!(
+                    "YAML aliases expand to more than {budget} nodes, the budget for this file; \
+                 write the repeated parts out or use fewer aliases"
+                ),
+                line: err.location().map(|l| l.line()),
+            })
+        }
+        // Syntax errors are reported, with their field path, by the typed parse that follows.
+        _ => Ok(()),
+    }
+}
+
+/// Walks a document, aliases expanded, counting nodes down from `left`; fails at zero.
+#[derive(Clone, Copy)]
+struct Count<'a> {
+    left: &'a Cell<usize>,
+    over: &'a Cell<bool>,
+}
+
+impl Count<'_> {
+    fn tick<E: de::Error>(self) -> Result<(), E> {
+        match self.left.get().checked_sub(1) {
+            Some(n) => {
+                self.left.set(n);
+                Ok(())
+            }
+            None => {
+                self.over.set(true);
+                Err(E::custom("alias expansion budget exceeded"))
+            }
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Count<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Count<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.tick()
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.tick()
+    }
+    fn visit_i128<E: de::Error>(self, _: i128) -> Result<(), E> {
+        self.tick()
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        self.tick()
+    }
+    fn visit_u128<E: de::Error>(self, _: u128) -> Result<(), E> {
+        self.tick()
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.tick()
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        self.tick()
+    }
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<(), E> {
+        self.tick()
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.tick()
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.tick()
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        self.deserialize(deserializer)
+    }
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        self.deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.tick()?;
+        while seq.next_element_seed(self)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.tick()?;
+        while map.next_key_seed(self)?.is_some() {
+            map.next_value_seed(self)?;
+        }
+        Ok(())
+    }
+    // A tagged value (`!Tag x`) arrives as an enum.
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<(), A::Error> {
+        let ((), variant) = data.variant_seed(self)?;
+        variant.newtype_variant_seed(self)
+    }
+}
+
 impl std::fmt::Display for ParseError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)?;
@@ -39,3 +194,50 @@ impl std::fmt::Display for ParseError {
 }
 
 impl std::error::Error for ParseError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_over_the_limit_is_refused_with_its_size() {
+        let err = check_hostile("12345", 4, "catalog").unwrap_err();
+        assert!(
+            err.message
+                .starts_with("file is 5 bytes, over the limit of 4 bytes"),
+            "{}",
+            err.message
+        );
+        assert!(
+            check_hostile("1234", 4, "catalog").is_ok(),
+            "the limit itself is allowed"
+        );
+    }
+
+    #[test]
+    fn aliases_within_the_budget_pass_and_beyond_it_fail() {
+        let small = "a: &x [1, 2]\nb: [*x, *x]\n";
+        assert!(check_hostile(small, 1 << 20, "request").is_ok());
+        // 1100 references to 1000 scalars: 1.1 million nodes from 10 KB.
+        let bomb = format!(
+            "a: &x [{}]\nb: [{}]\n",
+            vec!["1"; 1000].join(","),
+            vec!["*x"; 1100].join(",")
+        );
+        let err = check_hostile(&bomb, 1 << 20, "request").unwrap_err();
+        assert!(err.message.contains("aliases expand"), "{}", err.message);
+    }
+
+    #[test]
+    fn flow_nesting_past_the_limit_is_refused_and_at_it_is_not() {
+        let at = format!(
+            "{}{}",
+            "[".repeat(MAX_FLOW_DEPTH),
+            "]".repeat(MAX_FLOW_DEPTH)
+        );
+        assert!(check_hostile(&at, 1 << 20, "request").is_ok());
+        let over = format!("[{at}]");
+        let err = check_hostile(&over, 1 << 20, "request").unwrap_err();
+        assert!(err.message.contains("129 levels deep"), "{}", err.message);
+    }
+}

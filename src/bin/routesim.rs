@@ -4,9 +4,11 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
+use routesim::catalog::MAX_CATALOG_BYTES;
+use routesim::request::MAX_REQUEST_BYTES;
 use routesim::simulate::Settings;
 use routesim::{Account, Bands, Catalog, Error, Options, Request, Router};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -122,10 +124,10 @@ fn load(args: &Common) -> Result<Loaded, Failure> {
             line: None,
         }));
     }
-    let catalog = read(&args.catalog, Catalog::parse).map_err(fail)?;
-    let request = read(&args.request, Request::parse).map_err(fail)?;
+    let catalog = read(&args.catalog, MAX_CATALOG_BYTES, Catalog::parse).map_err(fail)?;
+    let request = read(&args.request, MAX_REQUEST_BYTES, Request::parse).map_err(fail)?;
     let account = match &args.account {
-        Some(path) => read(path, Account::parse).map_err(fail)?,
+        Some(path) => read(path, MAX_REQUEST_BYTES, Account::parse).map_err(fail)?,
         None => Account::default(),
     };
     let seed = args.seed.unwrap_or_else(rand::random);
@@ -141,17 +143,46 @@ fn load(args: &Common) -> Result<Loaded, Failure> {
     })
 }
 
-fn read<T>(path: &Path, parse: fn(&str) -> Result<T, routesim::ParseError>) -> Result<T, Error> {
+/// Reads a UTF-8 file of at most `limit` bytes (never more into memory) and parses it.
+fn read<T>(
+    path: &Path,
+    limit: usize,
+    parse: fn(&str) -> Result<T, routesim::ParseError>,
+) -> Result<T, Error> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+    let io_error = |source| Error::Io {
         file: file.clone(),
         source,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit as u64 + 1).read_to_end(&mut bytes))
+        .map_err(io_error)?;
+    let input = |message: String, line: Option<usize>| Error::Input {
+        file: file.clone(),
+        message,
+        line,
+    };
+    if bytes.len() > limit {
+        let size =
+            std::fs::metadata(path).map_or(String::from("more than"), |m| m.len().to_string());
+        return Err(input(
+            format!(
+                "file is {size} bytes, over the limit of {limit} bytes ({} MiB)",
+                limit >> 20
+            ),
+            None,
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        input(
+            format!("expected UTF-8 text, found an invalid byte at offset {at}"),
+            Some(line),
+        )
     })?;
-    parse(&text).map_err(|e| Error::Input {
-        file,
-        message: e.message,
-        line: e.line,
-    })
+    parse(&text).map_err(|e| input(e.message, e.line))
 }
 
 fn route(args: &RouteArgs) -> Result<(), Failure> {

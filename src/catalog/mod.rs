@@ -178,7 +178,7 @@ impl<'de> Deserialize<'de> for Percentiles {
                 f.write_str("a non-negative number or a map of p50, p75, p90, p99")
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Percentiles, E> {
-                Ok(Percentiles::p50(non_negative(v)?))
+                Ok(Percentiles::p50(non_negative(v).map_err(E::custom)?))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Percentiles, E> {
                 self.visit_f64(v as f64)
@@ -294,11 +294,26 @@ pub enum DataCollection {
     Deny,
 }
 
+/// The largest catalog text [`Catalog::parse`] accepts: 16 MiB.
+///
+/// OpenRouter's whole model list, every endpoint included, is a few MiB as native YAML; parsing
+/// takes about 20 bytes of memory per byte of text (290 MB and 6 s for a 14 MiB catalog of
+/// 80,000 endpoints, measured), so 16 MiB stays well under half a GiB.
+pub const MAX_CATALOG_BYTES: usize = 16 << 20;
+
 impl Catalog {
     /// Parses and validates a catalog in routesim's YAML format or OpenRouter's
     /// endpoint-listing JSON (recognised by its top-level `data` key).
+    ///
+    /// Text over [`MAX_CATALOG_BYTES`], or YAML whose aliases expand past
+    /// [`ALIAS_EXPANSION_BUDGET`](crate::ALIAS_EXPANSION_BUDGET) nodes, is refused before
+    /// it is parsed.
     pub fn parse(text: &str) -> Result<Catalog, ParseError> {
+        yaml::check_hostile(text, MAX_CATALOG_BYTES, "catalog")?;
         #[derive(Deserialize)]
+        #[serde(
+            expecting = "a catalog: a map with `models` (routesim YAML) or `data` (an OpenRouter endpoint listing)"
+        )]
         struct Probe {
             data: Option<IgnoredAny>,
         }
@@ -394,43 +409,45 @@ impl Catalog {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct NonNegative(pub f64);
 
-fn non_negative<E: de::Error>(v: f64) -> Result<f64, E> {
+fn non_negative(v: f64) -> Result<f64, String> {
     if v.is_finite() && v >= 0.0 {
         Ok(v)
     } else {
-        Err(E::custom(format_args!(
-            "expected a non-negative finite number, found {v}"
-        )))
-    }
-}
-
-/// Visits one number and checks it with `check`; errors raised inside the visitor carry the
-/// scalar's own path and line.
-pub(crate) struct Checked<F>(pub F, pub &'static str);
-
-impl<'de, F: Fn(f64) -> Result<f64, String>> Visitor<'de> for Checked<F> {
-    type Value = f64;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(self.1)
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
-        (self.0)(v).map_err(E::custom)
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
-        self.visit_f64(v as f64)
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
-        self.visit_f64(v as f64)
+        Err(format!("expected a non-negative finite number, found {v}"))
     }
 }
 
 impl<'de> Deserialize<'de> for NonNegative {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let check = |v: f64| non_negative::<de::value::Error>(v).map_err(|e| e.to_string());
-        deserializer
-            .deserialize_f64(Checked(check, "a non-negative number"))
-            .map(NonNegative)
+        checked_f64(deserializer, "a non-negative finite number", non_negative).map(NonNegative)
     }
+}
+
+/// Reads a number and checks it inside the visitor, so that serde_yaml's error carries the
+/// field's path and line (an error raised after `f64::deserialize` returns names only the
+/// enclosing map).
+pub(crate) fn checked_f64<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    expecting: &'static str,
+    check: fn(f64) -> Result<f64, String>,
+) -> Result<f64, D::Error> {
+    struct Checked(&'static str, fn(f64) -> Result<f64, String>);
+    impl Visitor<'_> for Checked {
+        type Value = f64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(self.0)
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
+            (self.1)(v).map_err(E::custom)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
+            self.visit_f64(v as f64)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
+            self.visit_f64(v as f64)
+        }
+    }
+    deserializer.deserialize_f64(Checked(expecting, check))
 }
 
 /// A share in `0..=1`, checked while parsing.
@@ -439,16 +456,14 @@ pub(crate) struct Fraction(pub f64);
 
 impl<'de> Deserialize<'de> for Fraction {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let check = |v: f64| {
+        checked_f64(deserializer, "a share between 0 and 1", |v| {
             if (0.0..=1.0).contains(&v) {
                 Ok(v)
             } else {
                 Err(format!("expected a share between 0 and 1, found {v}"))
             }
-        };
-        deserializer
-            .deserialize_f64(Checked(check, "a number between 0 and 1"))
-            .map(Fraction)
+        })
+        .map(Fraction)
     }
 }
 

@@ -7,12 +7,14 @@ use serde::Deserialize;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "a catalog: a map with a `models` list")]
 struct RawCatalog {
     models: Vec<RawModel>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "a model: a map with `id` and `endpoints`")]
 struct RawModel {
     id: String,
     endpoints: Vec<RawEndpoint>,
@@ -20,6 +22,7 @@ struct RawModel {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "an endpoint: a map with `provider` and `pricing`")]
 struct RawEndpoint {
     provider: String,
     provider_name: Option<String>,
@@ -41,6 +44,7 @@ struct RawEndpoint {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "a map with `prompt` and `completion` prices")]
 struct RawPricing {
     prompt: NonNegative,
     completion: NonNegative,

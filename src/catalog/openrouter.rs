@@ -2,26 +2,27 @@
 //! and its conversion to the native model: per-token price strings become USD per million,
 //! uptime percent becomes a share, latency milliseconds become seconds. Unread keys are ignored.
 
-use super::{
-    Catalog, Checked, Endpoint, Model, Parameters, Percentiles, Pricing, Quantization, Tier,
-};
+use super::{Catalog, Endpoint, Model, Parameters, Percentiles, Pricing, Quantization, Tier};
 use crate::yaml::{self, ParseError};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 
 #[derive(Deserialize)]
+#[serde(expecting = "an endpoint listing: a map with `data`")]
 struct Listing {
     data: ListingModel,
 }
 
 #[derive(Deserialize)]
+#[serde(expecting = "a map with `id` and `endpoints`")]
 struct ListingModel {
     id: String,
     endpoints: Vec<ListingEndpoint>,
 }
 
 #[derive(Deserialize)]
+#[serde(expecting = "an endpoint: a map with `tag` and `pricing`")]
 struct ListingEndpoint {
     provider_name: Option<String>,
     tag: String,
@@ -36,6 +37,7 @@ struct ListingEndpoint {
 }
 
 #[derive(Deserialize)]
+#[serde(expecting = "a map with `prompt` and `completion` prices")]
 struct ListingPricing {
     prompt: PerMillion,
     completion: PerMillion,
@@ -102,7 +104,7 @@ struct Percent(f64);
 
 impl<'de> Deserialize<'de> for Percent {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let check = |v: f64| {
+        super::checked_f64(deserializer, "a percentage between 0 and 100", |v| {
             if (0.0..=100.0).contains(&v) {
                 Ok(v)
             } else {
@@ -110,10 +112,8 @@ impl<'de> Deserialize<'de> for Percent {
                     "expected a percentage between 0 and 100, found {v}"
                 ))
             }
-        };
-        deserializer
-            .deserialize_f64(Checked(check, "a percentage"))
-            .map(Percent)
+        })
+        .map(Percent)
     }
 }
 
