@@ -552,7 +552,9 @@ impl Router {
 /// The price that orders and weights endpoints: prompt + completion per million tokens, or the
 /// expected request cost in USD (request fee included) with a usage estimate (SPEC section 4).
 pub fn price_of(pricing: &Pricing, request: &Request) -> f64 {
-    match request.usage {
+    // Finite parts can sum past f64::MAX (1e308 + 1e308); such a price stays the largest finite
+    // one, so sorting and weighting treat it as the most expensive rather than as missing.
+    let price = match request.usage {
         None => pricing.prompt + pricing.completion,
         Some(u) => {
             (u.prompt_tokens as f64 * pricing.prompt
@@ -560,7 +562,8 @@ pub fn price_of(pricing: &Pricing, request: &Request) -> f64 {
                 / 1e6
                 + pricing.request.unwrap_or(0.0)
         }
-    }
+    };
+    price.min(f64::MAX)
 }
 
 /// Orders one pool: `order` entries first (SPEC section 4), then the rest in base ordering, or
@@ -1046,6 +1049,20 @@ models:
             "{text}"
         );
         assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn prices_that_overflow_stay_finite_and_weighable() {
+        let catalog = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1e200, completion: 0 } }\n      - { provider: c, pricing: { prompt: 1e308, completion: 1e308 } }\n").unwrap();
+        let r = Router::compile(
+            &catalog,
+            &Request::parse(r#"{"model":"m"}"#).unwrap(),
+            &Options::default(),
+        )
+        .unwrap();
+        assert_eq!(r.targets()[1].price, f64::MAX);
+        let total: f64 = r.targets().iter().map(|t| t.first_probability).sum();
+        assert!((total - 1.0).abs() < 1e-12);
     }
 
     #[test]
