@@ -156,10 +156,9 @@ fn hard_filters(ep: &Endpoint, request: &Request, account: &Account) -> Option<R
             return Some(Reason::MaxTokens { limit, requested });
         }
     }
-    if let (Some(usage), Some(context_length)) = (request.usage, ep.context_length) {
-        let needed = usage
-            .prompt_tokens
-            .saturating_add(request.max_tokens.unwrap_or(0));
+    let prompt = request.usage.and_then(|u| u.prompt_tokens);
+    if let (Some(prompt), Some(context_length)) = (prompt, ep.context_length) {
+        let needed = prompt.saturating_add(request.max_tokens.unwrap_or(0));
         if context_length < needed {
             return Some(Reason::ContextLength {
                 context_length,
@@ -167,7 +166,7 @@ fn hard_filters(ep: &Endpoint, request: &Request, account: &Account) -> Option<R
             });
         }
     }
-    if prefs.require_parameters && !request.parameters.is_empty() {
+    if prefs.require_parameters {
         match ep.supported_parameters {
             None => {
                 return Some(Reason::RequireParameters {
@@ -355,6 +354,19 @@ models:
         let (r, _) =
             reasons(r#"{"model":"m","max_tokens":400,"usage_estimate":{"prompt_tokens":700}}"#);
         assert_eq!(r, [Some("context_length"), None, None]);
+    }
+
+    #[test]
+    fn without_a_prompt_estimate_the_context_window_is_not_checked() {
+        let (r, _) =
+            reasons(r#"{"model":"m","max_tokens":400,"usage_estimate":{"completion_tokens":700}}"#);
+        assert_eq!(r, [None, None, None]);
+    }
+
+    #[test]
+    fn unknown_support_is_excluded_under_require_parameters_even_without_parameters() {
+        let (r, _) = reasons(r#"{"model":"m","provider":{"require_parameters":true}}"#);
+        assert_eq!(r, [None, None, Some("require_parameters")]);
     }
 
     #[test]

@@ -69,12 +69,29 @@ pub enum ServiceTier {
 #[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct UsageEstimate {
-    /// Expected prompt tokens.
-    #[serde(default)]
-    pub prompt_tokens: u64,
+    /// Expected prompt tokens; without it the context window is not checked.
+    pub prompt_tokens: Option<u64>,
     /// Expected completion tokens.
-    #[serde(default)]
-    pub completion_tokens: u64,
+    pub completion_tokens: Option<u64>,
+}
+
+impl UsageEstimate {
+    /// Both counts given.
+    pub const fn new(prompt_tokens: u64, completion_tokens: u64) -> UsageEstimate {
+        UsageEstimate {
+            prompt_tokens: Some(prompt_tokens),
+            completion_tokens: Some(completion_tokens),
+        }
+    }
+
+    /// The cost in USD of one request at these prices (per million tokens, plus the request
+    /// fee); a count left out counts as 0 tokens.
+    pub fn cost(&self, pricing: &crate::catalog::Pricing) -> f64 {
+        (self.prompt_tokens.unwrap_or(0) as f64 * pricing.prompt
+            + self.completion_tokens.unwrap_or(0) as f64 * pricing.completion)
+            / 1e6
+            + pricing.request.unwrap_or(0.0)
+    }
 }
 
 /// The `provider` preferences object (SPEC section 2).

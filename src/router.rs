@@ -556,12 +556,7 @@ pub fn price_of(pricing: &Pricing, request: &Request) -> f64 {
     // one, so sorting and weighting treat it as the most expensive rather than as missing.
     let price = match request.usage {
         None => pricing.prompt + pricing.completion,
-        Some(u) => {
-            (u.prompt_tokens as f64 * pricing.prompt
-                + u.completion_tokens as f64 * pricing.completion)
-                / 1e6
-                + pricing.request.unwrap_or(0.0)
-        }
+        Some(u) => u.cost(pricing),
     };
     price.min(f64::MAX)
 }

@@ -23,10 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Token counts assumed for costs when the request has no `usage_estimate`: 1000 prompt and
 /// 500 completion tokens.
-pub const DEFAULT_USAGE: UsageEstimate = UsageEstimate {
-    prompt_tokens: 1000,
-    completion_tokens: 500,
-};
+pub const DEFAULT_USAGE: UsageEstimate = UsageEstimate::new(1000, 500);
 
 /// Requests per chunk: the unit of work a thread takes, each with its own generator.
 pub const CHUNK: u64 = 1 << 16;
@@ -253,10 +250,7 @@ impl Tally {
 
 /// Cost of one request served by an endpoint with these prices, in USD.
 fn cost(pricing: &crate::catalog::Pricing, usage: &UsageEstimate) -> f64 {
-    (usage.prompt_tokens as f64 * pricing.prompt
-        + usage.completion_tokens as f64 * pricing.completion)
-        / 1e6
-        + pricing.request.unwrap_or(0.0)
+    usage.cost(pricing)
 }
 
 fn summarize(router: &Router, settings: &Settings, tally: &Tally) -> Simulation {
@@ -299,7 +293,8 @@ fn summarize(router: &Router, settings: &Settings, tally: &Tally) -> Simulation 
     if settings.usage_assumed {
         notes.push(format!(
             "costs assume {} prompt + {} completion tokens per request (the request has no usage_estimate)",
-            settings.usage.prompt_tokens, settings.usage.completion_tokens
+            settings.usage.prompt_tokens.unwrap_or(0),
+            settings.usage.completion_tokens.unwrap_or(0)
         ));
     }
     if !no_latency.is_empty() {
@@ -442,10 +437,7 @@ mod tests {
             request: Some(0.01),
             image: None,
         };
-        let usage = UsageEstimate {
-            prompt_tokens: 1000,
-            completion_tokens: 500,
-        };
+        let usage = UsageEstimate::new(1000, 500);
         assert!((cost(&pricing, &usage) - (0.002 + 0.002 + 0.01)).abs() < 1e-15);
     }
 }

@@ -504,7 +504,7 @@ pub fn request(catalog: &Catalog) -> BoxedStrategy<Request> {
     let usage = prop_oneof![
         2 => Just(None),
         1 => (0u64..50_000, 0u64..20_000).prop_map(|(prompt_tokens, completion_tokens)| {
-            Some(UsageEstimate { prompt_tokens, completion_tokens })
+            Some(UsageEstimate::new(prompt_tokens, completion_tokens))
         }),
     ];
     (

@@ -82,12 +82,14 @@ fn hard_failures(ep: &Endpoint, request: &Request) -> Vec<&'static str> {
             out.push("max_tokens");
         }
     }
-    if let (Some(usage), Some(window)) = (request.usage, ep.context_length) {
-        if window < usage.prompt_tokens + request.max_tokens.unwrap_or(0) {
+    let prompt = request.usage.and_then(|u| u.prompt_tokens);
+    if let (Some(prompt), Some(window)) = (prompt, ep.context_length) {
+        if window < prompt + request.max_tokens.unwrap_or(0) {
             out.push("context_length");
         }
     }
-    if p.require_parameters && !request.parameters.is_empty() {
+    // SPEC 1: under require_parameters, unknown support excludes the endpoint.
+    if p.require_parameters {
         let supported = ep
             .supported_parameters
             .is_some_and(|s| s.is_superset(request.parameters));
@@ -103,8 +105,8 @@ fn price(ep: &Endpoint, request: &Request) -> f64 {
     match request.usage {
         None => ep.pricing.prompt + ep.pricing.completion,
         Some(u) => {
-            (u.prompt_tokens as f64 * ep.pricing.prompt
-                + u.completion_tokens as f64 * ep.pricing.completion)
+            (u.prompt_tokens.unwrap_or(0) as f64 * ep.pricing.prompt
+                + u.completion_tokens.unwrap_or(0) as f64 * ep.pricing.completion)
                 / 1e6
                 + ep.pricing.request.unwrap_or(0.0)
         }
