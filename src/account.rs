@@ -4,7 +4,7 @@
 
 use crate::catalog::DataCollection;
 use crate::request::{Partition, Sort, SortBy};
-use crate::yaml::{self, ParseError};
+use crate::yaml::{self, ParseError, Text, texts};
 use serde::Deserialize;
 
 /// An account's routing settings. Every field is optional; the default changes nothing.
@@ -35,13 +35,13 @@ pub struct Account {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAccount {
-    ignore: Option<Vec<String>>,
-    only: Option<Vec<String>>,
+    ignore: Option<Vec<Text>>,
+    only: Option<Vec<Text>>,
     zdr: Option<bool>,
     data_collection: Option<DataCollection>,
     default_sort: Option<SortBy>,
-    byok: Option<Vec<String>>,
-    sticky: Option<String>,
+    byok: Option<Vec<Text>>,
+    sticky: Option<Text>,
 }
 
 impl Account {
@@ -53,16 +53,16 @@ impl Account {
         }
         let raw: RawAccount = yaml::from_str(text)?;
         Ok(Account {
-            ignore: raw.ignore.unwrap_or_default(),
-            only: raw.only,
+            ignore: raw.ignore.map(texts).unwrap_or_default(),
+            only: raw.only.map(texts),
             zdr: raw.zdr.unwrap_or(false),
             data_collection: raw.data_collection.unwrap_or_default(),
             default_sort: raw.default_sort.map(|by| Sort {
                 by,
                 partition: Partition::Model,
             }),
-            byok: raw.byok.unwrap_or_default(),
-            sticky: raw.sticky,
+            byok: raw.byok.map(texts).unwrap_or_default(),
+            sticky: raw.sticky.map(|t| t.0),
         })
     }
 }

@@ -5,7 +5,7 @@
 //! names are accepted in `provider`, and a field set to `null` is the same as a field left out.
 
 use crate::catalog::{DataCollection, PARAMETERS, Parameters, Percentiles, Quantization};
-use crate::yaml::{self, ParseError};
+use crate::yaml::{self, ParseError, Text, texts};
 use serde::de::{self, Deserializer, IntoDeserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -230,14 +230,14 @@ impl Request {
             usage: raw.usage_estimate,
             service_tier: raw.service_tier,
             provider: Preferences {
-                order: p.order,
+                order: p.order.map(texts),
                 allow_fallbacks: p.allow_fallbacks.unwrap_or(true),
                 require_parameters: p.require_parameters.unwrap_or(false),
                 data_collection: p.data_collection.unwrap_or_default(),
                 zdr: p.zdr.unwrap_or(false),
                 enforce_distillable_text: p.enforce_distillable_text.unwrap_or(false),
-                only: p.only,
-                ignore: p.ignore.unwrap_or_default(),
+                only: p.only.map(texts),
+                ignore: p.ignore.map(texts).unwrap_or_default(),
                 quantizations: p.quantizations,
                 sort: p.sort.and_then(|s| s.0),
                 max_price: p
@@ -313,8 +313,8 @@ impl<'de> Deserialize<'de> for RawRequest {
                 let mut raw = RawRequest::default();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
-                        "model" => raw.model = map.next_value()?,
-                        "models" => raw.models = map.next_value()?,
+                        "model" => raw.model = map.next_value::<Option<Text>>()?.map(|t| t.0),
+                        "models" => raw.models = map.next_value::<Option<Vec<Text>>>()?.map(texts),
                         "max_tokens" => raw.max_tokens = map.next_value()?,
                         "max_completion_tokens" => raw.max_completion_tokens = map.next_value()?,
                         "usage_estimate" => raw.usage_estimate = map.next_value()?,
@@ -349,7 +349,7 @@ impl<'de> Deserialize<'de> for RawRequest {
 #[serde(deny_unknown_fields)]
 #[serde(expecting = "the provider preferences: a map")]
 struct RawProvider {
-    order: Option<Vec<String>>,
+    order: Option<Vec<Text>>,
     #[serde(alias = "allowFallbacks")]
     allow_fallbacks: Option<bool>,
     #[serde(alias = "requireParameters")]
@@ -359,8 +359,8 @@ struct RawProvider {
     zdr: Option<bool>,
     #[serde(alias = "enforceDistillableText")]
     enforce_distillable_text: Option<bool>,
-    only: Option<Vec<String>>,
-    ignore: Option<Vec<String>>,
+    only: Option<Vec<Text>>,
+    ignore: Option<Vec<Text>>,
     quantizations: Option<Vec<Quantization>>,
     sort: Option<RawSort>,
     #[serde(alias = "maxPrice")]
