@@ -570,8 +570,8 @@ mod tests {
             {"provider_name": "Deep Infra", "tag": "deepinfra/fp8", "status": 0,
              "pricing": {"prompt": "0.0000002", "completion": "0.0000006", "discount": 0, "input_cache_read": "0"},
              "quantization": null, "context_length": 1000, "max_completion_tokens": null,
-             "supported_parameters": ["tools"], "uptime_last_30m": 90, "latency_last_30m": {"p50": 500, "p75": 700, "p90": 900, "p99": 2000},
-             "throughput_last_30m": null}]}}"#;
+             "supported_parameters": ["tools"], "uptime_last_30m": 90, "latency_last_30m": {"p50": 500, "p75": 700, "p90": 900, "p99": 2000, "p95": 1500},
+             "throughput_last_30m": {"p50": 20, "count": 12}}]}}"#;
         let c = Catalog::parse(json).unwrap();
         let ep = &c.models[0].endpoints[0];
         assert_eq!(

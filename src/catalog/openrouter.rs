@@ -2,7 +2,9 @@
 //! and its conversion to the native model: per-token price strings become USD per million,
 //! uptime percent becomes a share, latency milliseconds become seconds. Unread keys are ignored.
 
-use super::{Catalog, Endpoint, Model, Parameters, Percentiles, Pricing, Quantization, Tier};
+use super::{
+    Catalog, Endpoint, Model, NonNegative, Parameters, Percentiles, Pricing, Quantization, Tier,
+};
 use crate::yaml::{self, ParseError};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
@@ -32,8 +34,8 @@ struct ListingEndpoint {
     max_completion_tokens: Option<u64>,
     supported_parameters: Option<Vec<String>>,
     uptime_last_30m: Option<Percent>,
-    latency_last_30m: Option<Percentiles>,
-    throughput_last_30m: Option<Percentiles>,
+    latency_last_30m: Option<Stats>,
+    throughput_last_30m: Option<Stats>,
 }
 
 #[derive(Deserialize)]
@@ -74,14 +76,17 @@ fn endpoint(raw: ListingEndpoint) -> Endpoint {
             request: raw.pricing.request.map(|v| v.0),
             image: raw.pricing.image.map(|v| v.0),
         },
-        throughput: raw.throughput_last_30m,
+        throughput: raw.throughput_last_30m.map(Stats::percentiles),
         // Documented in milliseconds; routesim works in seconds.
-        latency: raw.latency_last_30m.map(|p| Percentiles {
-            p50: p.p50.map(|v| v / 1000.0),
-            p75: p.p75.map(|v| v / 1000.0),
-            p90: p.p90.map(|v| v / 1000.0),
-            p99: p.p99.map(|v| v / 1000.0),
-        }),
+        latency: raw
+            .latency_last_30m
+            .map(Stats::percentiles)
+            .map(|p| Percentiles {
+                p50: p.p50.map(|v| v / 1000.0),
+                p75: p.p75.map(|v| v / 1000.0),
+                p90: p.p90.map(|v| v / 1000.0),
+                p99: p.p99.map(|v| v / 1000.0),
+            }),
         // Null means too little data: treated as fully up.
         uptime: raw.uptime_last_30m.map_or(1.0, |p| p.0 / 100.0),
         quantization: raw.quantization.unwrap_or(Quantization::Unknown),
@@ -96,6 +101,27 @@ fn endpoint(raw: ListingEndpoint) -> Endpoint {
         quality: None,
         // The listing has no tier field; tier endpoints carry a tier-suffixed tag.
         tier,
+    }
+}
+
+/// A `PercentileStats` object; unlike a native percentile map, keys it does not read (`p95`,
+/// `count`, ...) are ignored, as everywhere in the listing.
+#[derive(Deserialize)]
+struct Stats {
+    p50: Option<NonNegative>,
+    p75: Option<NonNegative>,
+    p90: Option<NonNegative>,
+    p99: Option<NonNegative>,
+}
+
+impl Stats {
+    fn percentiles(self) -> Percentiles {
+        Percentiles {
+            p50: self.p50.map(|v| v.0),
+            p75: self.p75.map(|v| v.0),
+            p90: self.p90.map(|v| v.0),
+            p99: self.p99.map(|v| v.0),
+        }
     }
 }
 
