@@ -12,10 +12,11 @@ mod flow_depth;
 /// anyway, and libyaml's scanner slows down in proportion to the depth on every token.
 pub const MAX_FLOW_DEPTH: usize = 128;
 
-/// Nodes (scalars, sequences, mappings) a document may hold once its aliases are expanded:
-/// `max(bytes, ALIAS_EXPANSION_BUDGET)`. Without aliases a document has at most about one node
-/// per byte, so only alias expansion can exceed it; serde_yaml's own limit counts alias jumps,
-/// not what they expand to, and lets a 1 MiB file expand to billions of nodes.
+/// What a document may hold once its aliases are expanded, counted as one unit per node plus
+/// one per byte of each string: `max(2 x bytes, ALIAS_EXPANSION_BUDGET)`. Without aliases a
+/// document costs at most about two units per byte, so only alias expansion can exceed it;
+/// serde_yaml's own limit counts alias jumps, not what they expand to, and lets a 1 MiB file
+/// expand to billions of nodes or gigabytes of repeated strings.
 pub const ALIAS_EXPANSION_BUDGET: usize = 1 << 20;
 
 /// A parse failure: the message (with the field path where the parser knows it) and the line.
@@ -69,7 +70,7 @@ pub(crate) fn check_hostile(text: &str, limit: usize, what: &str) -> Result<(), 
     if !text.contains('&') {
         return Ok(());
     }
-    let budget = text.len().max(ALIAS_EXPANSION_BUDGET);
+    let budget = text.len().saturating_mul(2).max(ALIAS_EXPANSION_BUDGET);
     let (left, over) = (Cell::new(budget), Cell::new(false));
     let count = Count {
         left: &left,
@@ -83,7 +84,7 @@ pub(crate) fn check_hostile(text: &str, limit: usize, what: &str) -> Result<(), 
         Some(Err(err)) if over.get() || err.to_string().starts_with("repetition limit") => {
             Err(ParseError {
                 message: format!(
-                    "YAML aliases expand to more than {budget} nodes, the budget for this file; \
+                    "YAML aliases expand to more than {budget} units (nodes plus string bytes), the budget for this file; \
                  write the repeated parts out or use fewer aliases"
                 ),
                 line: err.location().map(|l| l.line()),
@@ -103,7 +104,11 @@ struct Count<'a> {
 
 impl Count<'_> {
     fn tick<E: de::Error>(self) -> Result<(), E> {
-        match self.left.get().checked_sub(1) {
+        self.spend(1)
+    }
+
+    fn spend<E: de::Error>(self, units: usize) -> Result<(), E> {
+        match self.left.get().checked_sub(units) {
             Some(n) => {
                 self.left.set(n);
                 Ok(())
@@ -146,8 +151,8 @@ impl<'de> Visitor<'de> for Count<'_> {
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
         self.tick()
     }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        self.tick()
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.spend(1 + v.len())
     }
     fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<(), E> {
         self.tick()
