@@ -5,7 +5,7 @@ use crate::account::Account;
 use crate::catalog::{DataCollection, Endpoint, Model, Parameters, Tier};
 use crate::plan::Reason;
 use crate::request::{Request, ServiceTier, SortBy};
-use crate::slug;
+use crate::slug::{self, SlugSet};
 
 /// Checks one model's endpoints against the request.
 ///
@@ -18,13 +18,25 @@ pub fn filter_model(
     warnings: &mut Vec<String>,
 ) -> Vec<Option<Reason>> {
     let tiers = Admission::new(model, request);
+    let ignore: Vec<String> = request
+        .provider
+        .ignore
+        .iter()
+        .chain(&account.ignore)
+        .cloned()
+        .collect();
+    let lists = Lists {
+        only: request.provider.only.as_deref().map(SlugSet::new),
+        account_only: account.only.as_deref().map(SlugSet::new),
+        ignore: SlugSet::new(&ignore),
+    };
     let mut verdicts: Vec<Option<Reason>> = model
         .endpoints
         .iter()
         .map(|ep| {
             tiers
                 .check(ep, request)
-                .or_else(|| hard_filters(ep, request, account))
+                .or_else(|| hard_filters(ep, request, account, &lists))
         })
         .collect();
     if !request.provider.require_parameters {
@@ -36,6 +48,14 @@ pub fn filter_model(
         }
     }
     verdicts
+}
+
+/// The request's and the account's slug lists, prepared once per model.
+struct Lists<'a> {
+    only: Option<SlugSet<'a>>,
+    account_only: Option<SlugSet<'a>>,
+    /// The request's `ignore` followed by the account's.
+    ignore: SlugSet<'a>,
 }
 
 /// Which service-tier endpoints a request admits (SPEC section 7).
@@ -89,20 +109,22 @@ impl Admission {
 /// max_price, max_tokens, context_length, require_parameters. Account settings merge in: its
 /// allow-list is a ceiling the request's `only` narrows, its ignore list is united with the
 /// request's, and its `zdr` and `data_collection: deny` apply as if the request had set them.
-fn hard_filters(ep: &Endpoint, request: &Request, account: &Account) -> Option<Reason> {
+fn hard_filters(
+    ep: &Endpoint,
+    request: &Request,
+    account: &Account,
+    lists: &Lists,
+) -> Option<Reason> {
     let prefs = &request.provider;
-    for only in [&prefs.only, &account.only].into_iter().flatten() {
-        if !only.iter().any(|s| slug::matches(s, ep)) {
+    for only in [&lists.only, &lists.account_only].into_iter().flatten() {
+        if !only.matches(ep) {
             return Some(Reason::NotInOnly);
         }
     }
-    if let Some(s) = prefs
-        .ignore
-        .iter()
-        .chain(&account.ignore)
-        .find(|s| slug::matches(s, ep))
-    {
-        return Some(Reason::Ignored { slug: s.clone() });
+    if let Some(s) = lists.ignore.first_match(ep) {
+        return Some(Reason::Ignored {
+            slug: s.to_string(),
+        });
     }
     if let Some(levels) = &prefs.quantizations {
         if !levels.iter().any(|q| q.admits(ep.quantization)) {
@@ -227,7 +249,8 @@ fn soft_preference(
 }
 
 /// Warnings for `order`, `only` and `ignore` entries that match no endpoint of the model, each
-/// with the nearest slug as a suggestion.
+/// with the nearest slug as a suggestion. Past [`MAX_SLUG_WARNINGS`] per list, one line counts
+/// the rest, so that a list of thousands of slugs costs neither seconds nor pages.
 pub fn slug_warnings(model: &Model, request: &Request, warnings: &mut Vec<String>) {
     let prefs = &request.provider;
     let lists = [
@@ -235,9 +258,30 @@ pub fn slug_warnings(model: &Model, request: &Request, warnings: &mut Vec<String
         ("only", prefs.only.as_deref()),
         ("ignore", Some(prefs.ignore.as_slice())),
     ];
+    // Every key a slug can match an endpoint of this model by, as `SlugSet` normalises them.
+    let mut tags = std::collections::HashSet::new();
+    let mut providers = std::collections::HashSet::new();
+    for ep in &model.endpoints {
+        tags.insert(slug::normalize(&ep.tag));
+        if ep.tier.is_none() {
+            providers.insert(slug::normalize(&ep.provider));
+            providers.extend(ep.provider_name.as_deref().map(slug::normalize));
+        }
+    }
     for (field, list) in lists {
+        let mut unmatched = 0;
         for (i, s) in list.unwrap_or_default().iter().enumerate() {
-            if model.endpoints.iter().any(|ep| slug::matches(s, ep)) {
+            let key = slug::normalize(s);
+            let keys = if slug::is_endpoint_slug(s) {
+                &tags
+            } else {
+                &providers
+            };
+            if keys.contains(&key) {
+                continue;
+            }
+            unmatched += 1;
+            if unmatched > MAX_SLUG_WARNINGS {
                 continue;
             }
             let candidates = model
@@ -253,8 +297,18 @@ pub fn slug_warnings(model: &Model, request: &Request, warnings: &mut Vec<String
                 model.id
             ));
         }
+        if unmatched > MAX_SLUG_WARNINGS {
+            warnings.push(format!(
+                "provider.{field}: {} more entries match no endpoint of {}",
+                unmatched - MAX_SLUG_WARNINGS,
+                model.id
+            ));
+        }
     }
 }
+
+/// How many unmatched slugs of one list get a warning of their own.
+pub const MAX_SLUG_WARNINGS: usize = 10;
 
 #[cfg(test)]
 mod tests {
