@@ -234,10 +234,10 @@ impl Router {
             None => options.sticky.as_deref().or(account.sticky.as_deref()),
             Some(_) => None,
         };
-        let mut sticky_placed = false;
         let mut cut = vec![false; targets.len()];
         let mut matched_order = false;
         let mut compiled: Vec<(Vec<Segment>, bool)> = Vec::new();
+        let mut byok_groups: Vec<usize> = Vec::new();
         let mut strategy_sort = None;
         for (i, pool) in pools.iter().enumerate() {
             let sort = effective_sort(request, account, has_flex(pool, &cands));
@@ -269,20 +269,38 @@ impl Router {
                 targets.push(t);
             }
             if !byok.is_empty() {
+                // Own keys are tried whatever `order` and `allow_fallbacks` say: all of them,
+                // `order`'s entries first.
                 let mut no_cut = vec![false; targets.len()];
-                let (segments, first_only, matched) =
-                    compile_group(&byok, &cands, request, &base, &mut no_cut);
+                let (segments, _, matched) =
+                    compile_group(&byok, &cands, request, &base, true, &mut no_cut);
                 matched_order |= matched;
-                compiled.push((segments, first_only));
+                compiled.push((segments, false));
+                byok_groups.push(compiled.len() - 1);
             }
             cut.resize(targets.len(), false);
-            let (mut segments, first_only, matched) =
-                compile_group(pool, &cands, request, &base, &mut cut);
+            let allow_fallbacks = request.provider.allow_fallbacks;
+            let (segments, first_only, matched) =
+                compile_group(pool, &cands, request, &base, allow_fallbacks, &mut cut);
             matched_order |= matched;
-            if let Some(slug) = sticky.filter(|_| !sticky_placed) {
-                sticky_placed = pin_first(&mut segments, slug, &cands);
-            }
             compiled.push((segments, first_only));
+        }
+        // Sticky routing: the pinned endpoint moves to the front of the plan (after the first
+        // model's own-key attempts, which go before everything), out of whichever model's part
+        // it was in; under allow_fallbacks: false it is that part's one attempt.
+        if let Some(slug) = sticky {
+            let shared = (0..compiled.len()).filter(|g| !byok_groups.contains(g));
+            for g in shared.collect::<Vec<_>>() {
+                let (segments, first_only) = &mut compiled[g];
+                if let Some(id) = take_pinned(segments, slug, &cands) {
+                    if *first_only {
+                        segments.clear();
+                    }
+                    let front = usize::from(byok_groups.first() == Some(&0));
+                    compiled.insert(front, (vec![Segment::Fixed(vec![id])], false));
+                    break;
+                }
+            }
         }
         for row in rows.iter_mut() {
             if let Row::Eligible(id) = *row {
@@ -570,13 +588,14 @@ fn compile_group(
     cands: &[Candidate],
     request: &Request,
     base: &BaseOrder,
+    allow_fallbacks: bool,
     cut: &mut [bool],
 ) -> (Vec<Segment>, bool, bool) {
     let prefs = &request.provider;
     let mut segments = Vec::new();
     let Some(order) = &prefs.order else {
         base.base(pool, cands, &mut segments);
-        return (segments, !prefs.allow_fallbacks, false);
+        return (segments, !allow_fallbacks, false);
     };
     let mut placed = vec![false; pool.len()];
     let mut matched_any = false;
@@ -604,7 +623,7 @@ fn compile_group(
         .filter(|&i| !placed[i])
         .map(|i| pool[i])
         .collect();
-    if prefs.allow_fallbacks {
+    if allow_fallbacks {
         base.base(&rest, cands, &mut segments);
     } else {
         for id in rest {
@@ -638,10 +657,10 @@ fn effective_sort(request: &Request, account: &Account, has_flex: bool) -> Optio
         .or(default_sort)
 }
 
-/// Moves the endpoint a sticky slug names to the front of a group: an endpoint slug names one
-/// endpoint, a provider slug its default endpoint (else its first eligible one). Returns false
-/// when the slug names no eligible endpoint of the group.
-fn pin_first(segments: &mut Vec<Segment>, slug: &str, cands: &[Candidate]) -> bool {
+/// Takes the endpoint a sticky slug names out of a group's segments: an endpoint slug names one
+/// endpoint, a provider slug its default endpoint (else its first eligible one). `None` when
+/// the slug names no endpoint of the group.
+fn take_pinned(segments: &mut Vec<Segment>, slug: &str, cands: &[Candidate]) -> Option<u32> {
     let ids = segments.iter().flat_map(|seg| match seg {
         Segment::Fixed(ids) => ids.iter().chain(&[]),
         Segment::Weighted { free, priced } => free.iter().chain(priced),
@@ -655,7 +674,7 @@ fn pin_first(segments: &mut Vec<Segment>, slug: &str, cands: &[Candidate]) -> bo
         .find(|&&id| cands[id as usize].ep.is_default())
         .or(matching.first())
     else {
-        return false;
+        return None;
     };
     for seg in segments.iter_mut() {
         match seg {
@@ -670,8 +689,7 @@ fn pin_first(segments: &mut Vec<Segment>, slug: &str, cands: &[Candidate]) -> bo
         Segment::Fixed(ids) => !ids.is_empty(),
         Segment::Weighted { free, priced } => !free.is_empty() || !priced.is_empty(),
     });
-    segments.insert(0, Segment::Fixed(vec![pinned]));
-    true
+    Some(pinned)
 }
 
 /// Re-routes with each request preference (and account setting) removed on its own, and
@@ -1204,5 +1222,40 @@ models:
             !slugs(&ignored, 0).contains(&"a/eu".to_string()),
             "an ineligible sticky endpoint stays out"
         );
+    }
+
+    #[test]
+    fn a_sticky_endpoint_of_a_fallback_model_goes_to_the_front_of_the_plan() {
+        let catalog = Catalog::parse("models:\n  - id: m1\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 0 } }\n  - id: m2\n    endpoints:\n      - { provider: c, pricing: { prompt: 2, completion: 0 } }\n      - { provider: d, pricing: { prompt: 2, completion: 0 } }\n").unwrap();
+        let request = Request::parse(r#"{"model":"m1","models":["m2"]}"#).unwrap();
+        let options = Options {
+            sticky: Some("c".into()),
+            ..Options::default()
+        };
+        let r = Router::compile(&catalog, &request, &options).unwrap();
+        let plan = r.plan(&mut Xoshiro256PlusPlus::seed_from_u64(3));
+        let got: Vec<(&str, &str)> = plan
+            .attempts
+            .iter()
+            .map(|a| (a.model.as_str(), a.endpoint.as_str()))
+            .collect();
+        assert_eq!(got, [("m2", "c"), ("m1", "a"), ("m2", "d")]);
+        assert_eq!(plan.attempts[0].first_probability, 1.0);
+    }
+
+    #[test]
+    fn byok_is_tried_whatever_order_and_allow_fallbacks_say() {
+        let r = compile_with(
+            r#"{"model":"m","provider":{"order":["b"],"allow_fallbacks":false}}"#,
+            "byok: [a/eu]",
+        )
+        .unwrap();
+        let plan = r.plan(&mut Xoshiro256PlusPlus::seed_from_u64(1));
+        let got: Vec<(&str, bool)> = plan
+            .attempts
+            .iter()
+            .map(|a| (a.endpoint.as_str(), a.byok))
+            .collect();
+        assert_eq!(got, [("a/eu", true), ("b", false)]);
     }
 }
