@@ -188,6 +188,54 @@ impl<'de> Visitor<'de> for Count<'_> {
     }
 }
 
+/// Names the model and endpoint behind a catalog error path, as validation messages do:
+/// `models[0].endpoints[3].pricing` becomes `models[0] (a/m).endpoints[3] (deepinfra/turbo).pricing`
+/// and `data.endpoints[3]` becomes `data.endpoints[3] (deepinfra/fp8)`. The text is read again
+/// leniently for the ids; when that fails, the message is returned as it was.
+pub(crate) fn label_catalog_path(text: &str, message: &str) -> String {
+    let index = |rest: &str| -> Option<(usize, usize)> {
+        let close = rest.find(']')?;
+        Some((rest[..close].parse().ok()?, close + 1))
+    };
+    let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
+        return message.to_string();
+    };
+    let label = |v: &serde_yaml::Value, keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| v.get(*k).and_then(|x| x.as_str()))
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default()
+    };
+    let mut out = String::new();
+    let mut rest = message;
+    let mut node = &doc;
+    // (path prefix, the map holding the list, the list, the keys that label an item)
+    let steps: [(&str, Option<&str>, &str, &[&str]); 3] = [
+        ("models[", None, "models", &["id"]),
+        (".endpoints[", None, "endpoints", &["tag", "provider"]),
+        ("data.endpoints[", Some("data"), "endpoints", &["tag"]),
+    ];
+    for (prefix, parent, list, keys) in steps {
+        let Some(after) = rest.strip_prefix(prefix) else {
+            continue;
+        };
+        let Some((i, used)) = index(after) else {
+            break;
+        };
+        let holder = parent.and_then(|p| node.get(p)).unwrap_or(node);
+        let Some(item) = holder.get(list).and_then(|l| l.get(i)) else {
+            break;
+        };
+        out.push_str(prefix);
+        out.push_str(&after[..used]);
+        out.push_str(&label(item, keys));
+        rest = &after[used..];
+        node = item;
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A string that must be written as one: serde_yaml hands any scalar (`1`, `true`, `null`)
 /// to a `String` field as text, which would turn `"order": [1]` into the slug "1".
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -318,11 +318,15 @@ impl Catalog {
             data: Option<IgnoredAny>,
         }
         let probe: Probe = yaml::from_str(text)?;
-        let catalog = if probe.data.is_some() {
-            openrouter::parse(text)?
+        let parsed = if probe.data.is_some() {
+            openrouter::parse(text)
         } else {
-            native::parse(text)?
+            native::parse(text)
         };
+        let catalog = parsed.map_err(|e| ParseError {
+            message: yaml::label_catalog_path(text, &e.message),
+            line: e.line,
+        })?;
         catalog.validate()?;
         Ok(catalog.with_shared_display_names())
     }
@@ -484,7 +488,7 @@ mod tests {
         ));
         assert!(
             e.message
-                .starts_with("models[0].endpoints[0].pricing.prompt"),
+                .starts_with("models[0] (m).endpoints[0] (a).pricing.prompt"),
             "{}",
             e.message
         );
