@@ -669,13 +669,10 @@ fn take_pinned(segments: &mut Vec<Segment>, slug: &str, cands: &[Candidate]) -> 
         .copied()
         .filter(|&id| slug::matches(slug, cands[id as usize].ep))
         .collect();
-    let Some(&pinned) = matching
+    let &pinned = matching
         .iter()
         .find(|&&id| cands[id as usize].ep.is_default())
-        .or(matching.first())
-    else {
-        return None;
-    };
+        .or(matching.first())?;
     for seg in segments.iter_mut() {
         match seg {
             Segment::Fixed(ids) => ids.retain(|&id| id != pinned),
