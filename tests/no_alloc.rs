@@ -59,7 +59,8 @@ fn allocations_during(f: impl FnOnce()) -> u64 {
 const DRAWS: usize = 5_000;
 
 /// Two models: one with 80 endpoints (its stable band, about 46 priced, is past the linear-scan
-/// limit, so the sum-tree path runs), free ones and every uptime band; one small fallback model.
+/// limit, so the sorted-keys path runs), free ones and every uptime band; one small fallback
+/// model.
 fn catalog() -> Catalog {
     let mut yaml = String::from("models:\n  - id: big/m\n    endpoints:\n");
     for i in 0..80 {
