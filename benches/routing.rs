@@ -124,6 +124,7 @@ fn endpoint(rng: &mut Xoshiro256PlusPlus, i: usize) -> Endpoint {
         zdr: rng.random_bool(0.3),
         distillable: rng.random_bool(0.9),
         quality: rng.random_bool(0.5).then(|| rng.random_range(0.0..1.0)),
+        tier: None,
     }
 }
 
