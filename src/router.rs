@@ -128,6 +128,8 @@ pub struct Router {
     warnings: Vec<String>,
     first: FirstPick,
     longest_segment: usize,
+    /// Each target's weight, packed apart from the targets so draws read one dense array.
+    weights: Vec<f64>,
 }
 
 impl Router {
@@ -347,13 +349,14 @@ impl Router {
             (false, Some(SortBy::Exacto)) => Strategy::SortExacto,
         };
         Ok(Router {
-            targets,
             groups,
             rows,
             strategy,
             warnings,
             first,
             longest_segment,
+            weights: targets.iter().map(|t| t.weight).collect(),
+            targets,
         })
     }
 
@@ -454,11 +457,11 @@ impl Router {
                             None => {
                                 let s = buf.attempts.len();
                                 buf.attempts.extend_from_slice(priced);
-                                let targets = &self.targets;
+                                let weights = &self.weights;
                                 order::successive_until(
                                     rng,
                                     &mut buf.attempts[s..],
-                                    |id| targets[id as usize].weight,
+                                    |id| weights[id as usize],
                                     &mut buf.scratch,
                                     &mut stop,
                                 )
