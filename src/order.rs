@@ -194,17 +194,18 @@ fn missing_last(a: Option<f64>, b: Option<f64>, descending: bool) -> Ordering {
     }
 }
 
-/// Inverse-square weights relative to the cheapest priced endpoint, so that ratios stay exact
-/// and nothing overflows: `(min_price / price)^2`, in `(0, 1]`.
+/// Inverse-square weights, scaled so that ratios stay exact and nothing overflows: relative to
+/// the most expensive endpoint, `(max_price / price)^2` (so $1 and $3 weigh 9 and 1, and the
+/// documented example gives exactly 0.9), or, when prices span more than 150 orders of
+/// magnitude, relative to the cheapest, `(min_price / price)^2` in `(0, 1]`.
 pub(crate) fn weights(priced: &[u32], cands: &[Candidate]) -> Vec<f64> {
-    let min = priced
-        .iter()
-        .map(|&id| cands[id as usize].price)
-        .fold(f64::INFINITY, f64::min);
-    priced
-        .iter()
-        .map(|&id| {
-            let r = min / cands[id as usize].price;
+    let prices = || priced.iter().map(|&id| cands[id as usize].price);
+    let min = prices().fold(f64::INFINITY, f64::min);
+    let max = prices().fold(0.0, f64::max);
+    let scale = if max / min <= 1e150 { max } else { min };
+    prices()
+        .map(|p| {
+            let r = scale / p;
             r * r
         })
         .collect()
@@ -273,8 +274,13 @@ pub(crate) fn successive_until<R: Rng + ?Sized>(
                     }
                     r -= w;
                 }
-                total -= weight(ids[pick]);
+                let removed = weight(ids[pick]);
+                total -= removed;
                 ids[i..=pick].rotate_right(1);
+                // Removing a heavy weight can cancel the light ones to zero: sum them afresh.
+                if total <= removed * 1e-9 {
+                    total = ids[i + 1..].iter().map(|&id| weight(id)).sum();
+                }
             }
             if stop(rng, ids[i]) {
                 return Some(i);
@@ -448,8 +454,7 @@ mod tests {
             })
             .collect();
         let w = weights(&[0, 1], &cands);
-        assert_eq!(w[0], 1.0);
-        assert!((w[1] - 1.0 / 9.0).abs() < 1e-15);
+        assert_eq!(w, [9.0, 1.0], "$1 weighs 9 times $3");
         let tiny = catalog("      - { provider: a, pricing: { prompt: 1e-200, completion: 0 } }\n");
         let cands: Vec<Candidate> = tiny.models[0]
             .endpoints
@@ -484,6 +489,23 @@ mod tests {
             sorted.sort();
             assert_eq!(sorted, (0..n as u32).collect::<Vec<_>>(), "n = {n}");
         }
+    }
+
+    #[test]
+    fn light_weights_left_after_a_heavy_one_are_still_drawn_by_weight() {
+        // Weights 1, 1e-20 and 2e-20: once id 0 is taken, 1 and 2 must go 1:2, not price order.
+        let w = |id: u32| [1.0, 1e-20, 2e-20][id as usize];
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(8);
+        let mut second_is_2 = 0;
+        let n = 3000;
+        for _ in 0..n {
+            let mut ids = vec![0u32, 1, 2];
+            successive_until(&mut rng, &mut ids, w, &mut Vec::new(), &mut |_, _| false);
+            second_is_2 += usize::from(ids[1] == 2);
+        }
+        // Exact share 2/3; 5 standard errors of sqrt(2/9 / 3000) = 0.0086 is 0.043.
+        let share = second_is_2 as f64 / n as f64;
+        assert!((share - 2.0 / 3.0).abs() < 0.043, "{share}");
     }
 
     #[test]
