@@ -310,23 +310,14 @@ impl Catalog {
     /// it is parsed.
     pub fn parse(text: &str) -> Result<Catalog, ParseError> {
         yaml::check_hostile(text, MAX_CATALOG_BYTES, "catalog")?;
-        #[derive(Deserialize)]
-        #[serde(
-            expecting = "a catalog: a map with `models` (routesim YAML) or `data` (an OpenRouter endpoint listing)"
-        )]
-        struct Probe {
-            data: Option<IgnoredAny>,
-        }
-        let probe: Probe = yaml::from_str(text)?;
-        let parsed = if probe.data.is_some() {
-            openrouter::parse(text)
-        } else {
-            native::parse(text)
-        };
-        let catalog = parsed.map_err(|e| ParseError {
+        let document: Document = yaml::from_str(text).map_err(|e| ParseError {
             message: yaml::label_catalog_path(text, &e.message),
             line: e.line,
         })?;
+        let catalog = match document {
+            Document::Native(models) => native::convert(models),
+            Document::Listing(data) => openrouter::convert(data),
+        };
         catalog.validate()?;
         Ok(catalog.with_shared_display_names())
     }
@@ -406,6 +397,54 @@ impl Catalog {
             }
         }
         Ok(())
+    }
+}
+
+/// A catalog file in either shape, told apart in one pass by its top-level key: `models`
+/// (routesim's YAML) or `data` (an OpenRouter endpoint listing, whose other keys are ignored).
+enum Document {
+    Native(Vec<native::RawModel>),
+    Listing(openrouter::ListingModel),
+}
+
+impl<'de> Deserialize<'de> for Document {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DocumentVisitor;
+        impl<'de> Visitor<'de> for DocumentVisitor {
+            type Value = Document;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a catalog: a map with `models` (routesim YAML) or `data` (an OpenRouter endpoint listing)",
+                )
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document, A::Error> {
+                let mut models = None;
+                let mut data = None;
+                let mut unknown = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "models" if models.is_none() => models = Some(map.next_value()?),
+                        "data" if data.is_none() => data = Some(map.next_value()?),
+                        "models" => return Err(de::Error::duplicate_field("models")),
+                        "data" => return Err(de::Error::duplicate_field("data")),
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                            unknown.get_or_insert(key);
+                        }
+                    }
+                }
+                match (models, data, unknown) {
+                    (None, Some(data), _) => Ok(Document::Listing(data)),
+                    (Some(_), Some(_), _) => Err(de::Error::custom(
+                        "a catalog has either `models` (routesim YAML) or `data` (an OpenRouter listing), not both",
+                    )),
+                    (Some(_), None, Some(key)) => Err(de::Error::unknown_field(&key, &["models"])),
+                    (Some(models), None, None) => Ok(Document::Native(models)),
+                    (None, None, _) => Err(de::Error::missing_field("models")),
+                }
+            }
+        }
+        deserializer.deserialize_map(DocumentVisitor)
     }
 }
 

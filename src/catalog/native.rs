@@ -2,20 +2,12 @@
 
 use super::{Catalog, DataCollection, Endpoint, Fraction, Model, NonNegative, Parameters};
 use super::{Percentiles, Pricing, Quantization, Tier};
-use crate::yaml::{self, ParseError};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[serde(expecting = "a catalog: a map with a `models` list")]
-struct RawCatalog {
-    models: Vec<RawModel>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 #[serde(expecting = "a model: a map with `id` and `endpoints`")]
-struct RawModel {
+pub(super) struct RawModel {
     id: String,
     endpoints: Vec<RawEndpoint>,
 }
@@ -52,17 +44,16 @@ struct RawPricing {
     image: Option<NonNegative>,
 }
 
-pub(super) fn parse(text: &str) -> Result<Catalog, ParseError> {
-    let raw: RawCatalog = yaml::from_str(text)?;
-    let models = raw
-        .models
+/// Converts the `models` list of a native catalog.
+pub(super) fn convert(models: Vec<RawModel>) -> Catalog {
+    let models = models
         .into_iter()
         .map(|m| Model {
             id: m.id,
             endpoints: m.endpoints.into_iter().map(endpoint).collect(),
         })
         .collect();
-    Ok(Catalog { models })
+    Catalog { models }
 }
 
 fn endpoint(raw: RawEndpoint) -> Endpoint {

@@ -5,20 +5,13 @@
 use super::{
     Catalog, Endpoint, Model, NonNegative, Parameters, Percentiles, Pricing, Quantization, Tier,
 };
-use crate::yaml::{self, ParseError};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 
 #[derive(Deserialize)]
-#[serde(expecting = "an endpoint listing: a map with `data`")]
-struct Listing {
-    data: ListingModel,
-}
-
-#[derive(Deserialize)]
 #[serde(expecting = "a map with `id` and `endpoints`")]
-struct ListingModel {
+pub(super) struct ListingModel {
     id: String,
     endpoints: Vec<ListingEndpoint>,
 }
@@ -47,15 +40,15 @@ struct ListingPricing {
     image: Option<PerUnit>,
 }
 
-pub(super) fn parse(text: &str) -> Result<Catalog, ParseError> {
-    let listing: Listing = yaml::from_str(text)?;
+/// Converts the `data` object of a listing: one model.
+pub(super) fn convert(data: ListingModel) -> Catalog {
     let model = Model {
-        id: listing.data.id,
-        endpoints: listing.data.endpoints.into_iter().map(endpoint).collect(),
+        id: data.id,
+        endpoints: data.endpoints.into_iter().map(endpoint).collect(),
     };
-    Ok(Catalog {
+    Catalog {
         models: vec![model],
-    })
+    }
 }
 
 fn endpoint(raw: ListingEndpoint) -> Endpoint {
