@@ -258,6 +258,12 @@ pub fn slug_warnings(model: &Model, request: &Request, warnings: &mut Vec<String
         ("only", prefs.only.as_deref()),
         ("ignore", Some(prefs.ignore.as_slice())),
     ];
+    if lists
+        .iter()
+        .all(|(_, list)| list.is_none_or(|l| l.is_empty()))
+    {
+        return;
+    }
     // Every key a slug can match an endpoint of this model by, as `SlugSet` normalises them.
     let mut tags = std::collections::HashSet::new();
     let mut providers = std::collections::HashSet::new();

@@ -95,6 +95,9 @@ impl<'a> SlugSet<'a> {
 
     /// The first slug of the list that matches `ep`, if any.
     pub fn first_match(&self, ep: &Endpoint) -> Option<&'a str> {
+        if self.keys.is_empty() {
+            return None;
+        }
         let mut best: Option<usize> = None;
         let mut consider = |key: &str, want_endpoint_slug: bool| {
             if let Some(&i) = self.keys.get(key) {

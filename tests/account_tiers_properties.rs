@@ -160,7 +160,16 @@ fn admitted(request: &Request, tag: &str, tier: Tier) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    // Cases come from PROPTEST_CASES (proptest's default config reads it); failures are kept
+    // in proptest-regressions/ beside the other properties'.
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(
+                "proptest-regressions/account_tiers_properties.txt",
+            ),
+        )),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn byok_attempts_precede_every_shared_attempt(c in catalog(), r in request(), a in account(), seed: u64) {
