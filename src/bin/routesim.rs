@@ -185,13 +185,23 @@ fn read<T>(
     parse(&text).map_err(|e| input(e.message, e.line))
 }
 
+/// Loads the inputs and compiles the router, naming the request file in routing errors.
+fn compile(args: &Common) -> Result<(Loaded, Router), Failure> {
+    let loaded = load(args)?;
+    let router = Router::compile(&loaded.catalog, &loaded.request, &loaded.options)
+        .map_err(|e| Failure::Routing(e.in_file(&args.request.display().to_string()), args.json))?;
+    Ok((loaded, router))
+}
+
+/// "a/model -> b/fallback", for headers.
+fn model_chain(request: &Request) -> String {
+    let ids: Vec<&str> = request.models.iter().map(|m| m.id.as_str()).collect();
+    ids.join(" -> ")
+}
+
 fn route(args: &RouteArgs) -> Result<(), Failure> {
     let json = args.common.json;
-    let loaded = load(&args.common)?;
-    let router =
-        Router::compile(&loaded.catalog, &loaded.request, &loaded.options).map_err(|e| {
-            Failure::Routing(e.in_file(&args.common.request.display().to_string()), json)
-        })?;
+    let (loaded, router) = compile(&args.common)?;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(routesim::mix_seed(loaded.seed));
     let plan = router.plan(&mut rng);
     let mut out = io::stdout().lock();
@@ -199,16 +209,10 @@ fn route(args: &RouteArgs) -> Result<(), Failure> {
         let text = serde_json::to_string_pretty(&plan).expect("a plan always serializes");
         writeln!(out, "{text}")?;
     } else {
-        let models: Vec<&str> = loaded
-            .request
-            .models
-            .iter()
-            .map(|m| m.id.as_str())
-            .collect();
         writeln!(
             out,
             "routesim plan for {}  (seed {})",
-            models.join(" -> "),
+            model_chain(&loaded.request),
             loaded.seed
         )?;
         write!(out, "{plan}")?;
@@ -219,11 +223,7 @@ fn route(args: &RouteArgs) -> Result<(), Failure> {
 
 fn simulate(args: &SimulateArgs) -> Result<(), Failure> {
     let json = args.common.json;
-    let loaded = load(&args.common)?;
-    let router =
-        Router::compile(&loaded.catalog, &loaded.request, &loaded.options).map_err(|e| {
-            Failure::Routing(e.in_file(&args.common.request.display().to_string()), json)
-        })?;
+    let (loaded, router) = compile(&args.common)?;
     let mut settings = Settings::new(&loaded.request, args.requests, loaded.seed);
     settings.threads = match args.threads {
         Some(t) => t as usize,
@@ -247,16 +247,10 @@ fn simulate(args: &SimulateArgs) -> Result<(), Failure> {
         let text = serde_json::to_string_pretty(&sim).expect("a simulation always serializes");
         writeln!(out, "{text}")?;
     } else {
-        let models: Vec<&str> = loaded
-            .request
-            .models
-            .iter()
-            .map(|m| m.id.as_str())
-            .collect();
         writeln!(
             out,
             "routesim simulate {}  ({} requests, seed {}, strategy {})\n",
-            models.join(" -> "),
+            model_chain(&loaded.request),
             sim.requests,
             loaded.seed,
             router.strategy().as_str()
