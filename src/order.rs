@@ -276,7 +276,13 @@ pub(crate) fn successive_until<R: Rng + ?Sized>(
                 }
                 let removed = weight(ids[pick]);
                 total -= removed;
-                ids[i..=pick].rotate_right(1);
+                // Move the pick to position i, keeping the rest in order (cheapest first). Picks
+                // land near i, so a plain shift beats slice::rotate_right's general algorithm.
+                let picked = ids[pick];
+                for k in (i..pick).rev() {
+                    ids[k + 1] = ids[k];
+                }
+                ids[i] = picked;
                 // Removing a heavy weight can cancel the light ones to zero: sum them afresh.
                 if total <= removed * 1e-9 {
                     total = ids[i + 1..].iter().map(|&id| weight(id)).sum();

@@ -497,3 +497,19 @@ fn a_seeded_library_run_matches_the_cli() {
         serde_json::to_string_pretty(&sim).unwrap()
     );
 }
+
+/// SPEC 7 reaches simulate too: with the account's key for Vertex, every request's first
+/// attempt is the BYOK one, reported on its own row.
+#[test]
+fn account_settings_apply_to_simulations() {
+    let json = simulate_json(
+        "fixtures/tiers.yaml",
+        "fixtures/requests/byok-order.json",
+        &["--account", "fixtures/account.yaml"],
+    );
+    let served = json["served"].as_array().expect("served rows");
+    let byok: Vec<&Value> = served.iter().filter(|s| s["byok"] == true).collect();
+    assert_eq!(byok.len(), 1, "one BYOK row: {served:?}");
+    assert_eq!(byok[0]["endpoint"], "google-vertex");
+    assert_eq!(f(&byok[0]["exact_first_share"]), 1.0, "BYOK goes first");
+}
