@@ -71,6 +71,23 @@ pub(crate) enum Segment {
     Weighted { free: Vec<u32>, priced: Vec<u32> },
 }
 
+impl Segment {
+    /// The segment's ids in their likeliest order: a fixed run as it is, a weighted one with its
+    /// zero-price ids first, then the priced ones cheapest first.
+    pub(crate) fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        let (head, tail): (&[u32], &[u32]) = match self {
+            Segment::Fixed(ids) => (ids, &[]),
+            Segment::Weighted { free, priced } => (free, priced),
+        };
+        head.iter().chain(tail).copied()
+    }
+
+    /// Whether the segment has no id left.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ids().next().is_none()
+    }
+}
+
 /// How the base ordering is built for a request.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BaseOrder<'r> {

@@ -128,8 +128,6 @@ pub struct Router {
     warnings: Vec<String>,
     first: FirstPick,
     longest_segment: usize,
-    /// Each target's weight, packed apart from the targets so draws read one dense array.
-    weights: Vec<f64>,
 }
 
 impl Router {
@@ -355,7 +353,6 @@ impl Router {
             warnings,
             first,
             longest_segment,
-            weights: targets.iter().map(|t| t.weight).collect(),
             targets,
         })
     }
@@ -370,17 +367,7 @@ impl Router {
                 Group::FirstOnly(FirstPick::Uniform(ids) | FirstPick::Cumulative { ids, .. }) => {
                     out.extend(ids)
                 }
-                Group::Segments(segments) => {
-                    for seg in segments {
-                        match seg {
-                            Segment::Fixed(ids) => out.extend(ids),
-                            Segment::Weighted { free, priced } => {
-                                out.extend(free);
-                                out.extend(priced);
-                            }
-                        }
-                    }
-                }
+                Group::Segments(segments) => out.extend(segments.iter().flat_map(Segment::ids)),
             }
         }
         out
@@ -457,11 +444,11 @@ impl Router {
                             None => {
                                 let s = buf.attempts.len();
                                 buf.attempts.extend_from_slice(priced);
-                                let weights = &self.weights;
+                                let targets = &self.targets;
                                 order::successive_until(
                                     rng,
                                     &mut buf.attempts[s..],
-                                    |id| weights[id as usize],
+                                    |id| targets[id as usize].weight,
                                     &mut buf.scratch,
                                     &mut stop,
                                 )
@@ -491,14 +478,9 @@ impl Router {
             ids.iter().map(|id| w(id) / total * fail(*id)).sum::<f64>()
         };
         let group = |g: &Group| match g {
-            Group::Segments(segments) => segments
-                .iter()
-                .flat_map(|s| match s {
-                    Segment::Fixed(ids) => ids.iter().chain(&[]),
-                    Segment::Weighted { free, priced } => free.iter().chain(priced),
-                })
-                .map(|&id| fail(id))
-                .product(),
+            Group::Segments(segments) => {
+                segments.iter().flat_map(Segment::ids).map(&fail).product()
+            }
             Group::FirstOnly(FirstPick::Fixed(id)) => fail(*id),
             Group::FirstOnly(FirstPick::Uniform(ids)) => mean(ids, &|_| 1.0),
             Group::FirstOnly(FirstPick::Cumulative { ids, .. }) => mean(ids, &weight),
@@ -664,12 +646,9 @@ fn effective_sort(request: &Request, account: &Account, has_flex: bool) -> Optio
 /// endpoint, a provider slug its default endpoint (else its first eligible one). `None` when
 /// the slug names no endpoint of the group.
 fn take_pinned(segments: &mut Vec<Segment>, slug: &str, cands: &[Candidate]) -> Option<u32> {
-    let ids = segments.iter().flat_map(|seg| match seg {
-        Segment::Fixed(ids) => ids.iter().chain(&[]),
-        Segment::Weighted { free, priced } => free.iter().chain(priced),
-    });
-    let matching: Vec<u32> = ids
-        .copied()
+    let matching: Vec<u32> = segments
+        .iter()
+        .flat_map(Segment::ids)
         .filter(|&id| slug::matches(slug, cands[id as usize].ep))
         .collect();
     let &pinned = matching
@@ -685,10 +664,7 @@ fn take_pinned(segments: &mut Vec<Segment>, slug: &str, cands: &[Candidate]) -> 
             }
         }
     }
-    segments.retain(|seg| match seg {
-        Segment::Fixed(ids) => !ids.is_empty(),
-        Segment::Weighted { free, priced } => !free.is_empty() || !priced.is_empty(),
-    });
+    segments.retain(|seg| !seg.is_empty());
     Some(pinned)
 }
 
