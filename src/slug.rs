@@ -8,16 +8,18 @@ use crate::catalog::Endpoint;
 
 /// Lower-cases and turns spaces into hyphens: "Amazon Bedrock" -> "amazon-bedrock".
 pub fn normalize(slug: &str) -> String {
-    slug.trim()
-        .chars()
-        .map(|c| {
-            if c.is_whitespace() {
-                '-'
-            } else {
-                c.to_ascii_lowercase()
-            }
-        })
-        .collect()
+    normalized_chars(slug).collect()
+}
+
+/// The characters of `normalize(slug)`, without building the string.
+fn normalized_chars(slug: &str) -> impl Iterator<Item = char> + '_ {
+    slug.trim().chars().map(|c| {
+        if c.is_whitespace() {
+            '-'
+        } else {
+            c.to_ascii_lowercase()
+        }
+    })
 }
 
 /// Whether `slug` names an endpoint rather than a provider.
@@ -55,14 +57,7 @@ pub fn matches(slug: &str, ep: &Endpoint) -> bool {
 /// `normalize(a) == normalize(b)` without allocating: matching runs for every slug against
 /// every endpoint, so it must stay cheap.
 fn same_normalized(a: &str, b: &str) -> bool {
-    let norm = |c: char| {
-        if c.is_whitespace() {
-            '-'
-        } else {
-            c.to_ascii_lowercase()
-        }
-    };
-    a.trim().chars().map(norm).eq(b.trim().chars().map(norm))
+    normalized_chars(a).eq(normalized_chars(b))
 }
 
 /// A list of slugs (`only`, `ignore`, ...) prepared for matching many endpoints: each slug is
