@@ -67,8 +67,13 @@ pub(crate) enum Segment {
     /// Exactly this order.
     Fixed(Vec<u32>),
     /// `free` in uniformly random order, then `priced` by successive inverse-square draws.
-    /// `priced` is kept cheapest first, so weights that underflow to zero fall back to price order.
-    Weighted { free: Vec<u32>, priced: Vec<u32> },
+    /// `priced` is kept cheapest first, so weights that underflow to zero fall back to price
+    /// order; `weights[i]` is the weight of `priced[i]` (see [`weights`]).
+    Weighted {
+        free: Vec<u32>,
+        priced: Vec<u32>,
+        weights: Vec<f64>,
+    },
 }
 
 impl Segment {
@@ -77,7 +82,7 @@ impl Segment {
     pub(crate) fn ids(&self) -> impl Iterator<Item = u32> + '_ {
         let (head, tail): (&[u32], &[u32]) = match self {
             Segment::Fixed(ids) => (ids, &[]),
-            Segment::Weighted { free, priced } => (free, priced),
+            Segment::Weighted { free, priced, .. } => (free, priced),
         };
         head.iter().chain(tail).copied()
     }
@@ -168,7 +173,12 @@ impl BaseOrder<'_> {
                 .iter()
                 .partition(|&&id| cands[id as usize].price == 0.0);
             priced.sort_by(|&a, &b| price_cmp(&cands[a as usize], &cands[b as usize]));
-            out.push(Segment::Weighted { free, priced });
+            let weights = weights(&priced, cands);
+            out.push(Segment::Weighted {
+                free,
+                priced,
+                weights,
+            });
         }
         let mut down: Vec<u32> = ids
             .iter()
@@ -240,9 +250,14 @@ pub(crate) fn index<R: Rng + ?Sized>(rng: &mut R, n: usize) -> usize {
     ((rng.next_u64() as u128 * n as u128) >> 64) as usize
 }
 
-/// Segments at most this long are drawn by linear scans (quadratic but branch-light); longer
-/// ones by exponential keys and a sort.
+/// Segments at most this long are drawn by linear scans over stack arrays (quadratic at worst,
+/// short in practice); longer ones by exponential keys and a sort.
 const LINEAR_DRAW_MAX: usize = 24;
+
+/// Below this share of the total at the last summation, the running total has lost too many
+/// bits to cancellation and is summed afresh from the weights left (2^-16 keeps every
+/// probability within about 2^-36 of exact).
+const RESUM_BELOW: f64 = 1.0 / 65536.0;
 
 /// Shuffles `ids` uniformly (forward Fisher-Yates), one position at a time; after each,
 /// `stop(rng, id)` may end the walk. Returns the position that stopped it.
@@ -263,58 +278,32 @@ pub(crate) fn shuffle_until<R: Rng + ?Sized>(
 }
 
 /// Reorders `ids` by successive weighted sampling without replacement: each position is drawn
-/// from the ids left with probability proportional to `weight(id)`; after each, `stop(rng, id)`
-/// may end the walk, leaving the rest undrawn. Returns the position that stopped it. `ids` must
-/// arrive cheapest first; zero weights (underflow) keep that order at the end.
+/// from the ids left with probability proportional to their weight (`weights[i]` for `ids[i]`
+/// as they arrive); after each, `stop(rng, id)` may end the walk, leaving the rest undrawn.
+/// Returns the position that stopped it. `ids` must arrive cheapest first, so weights do not
+/// increase; zero weights (underflow) keep that order at the end.
 pub(crate) fn successive_until<R: Rng + ?Sized>(
     rng: &mut R,
     ids: &mut [u32],
-    weight: impl Fn(u32) -> f64,
+    weights: &[f64],
     scratch: &mut Vec<(f64, u32)>,
     stop: &mut impl FnMut(&mut R, u32) -> bool,
 ) -> Option<usize> {
     let n = ids.len();
-    if n <= LINEAR_DRAW_MAX {
-        let mut total: f64 = ids.iter().map(|&id| weight(id)).sum();
-        for i in 0..n {
-            if i + 1 < n && total > 0.0 {
-                let mut r = unit(rng) * total;
-                let mut pick = i;
-                for (j, &id) in ids.iter().enumerate().skip(i) {
-                    let w = weight(id);
-                    if w > 0.0 {
-                        // Rounding can leave r past the last positive weight: keep that one.
-                        pick = j;
-                    }
-                    if r < w {
-                        break;
-                    }
-                    r -= w;
-                }
-                let removed = weight(ids[pick]);
-                total -= removed;
-                // Move the pick to position i, keeping the rest in order (cheapest first). Picks
-                // land near i, so a plain shift beats slice::rotate_right's general algorithm.
-                let picked = ids[pick];
-                for k in (i..pick).rev() {
-                    ids[k + 1] = ids[k];
-                }
-                ids[i] = picked;
-                // Removing a heavy weight can cancel the light ones to zero: sum them afresh.
-                if total <= removed * 1e-9 {
-                    total = ids[i + 1..].iter().map(|&id| weight(id)).sum();
-                }
-            }
-            if stop(rng, ids[i]) {
-                return Some(i);
-            }
-        }
-        return None;
+    debug_assert_eq!(n, weights.len());
+    debug_assert!(
+        weights.windows(2).all(|p| p[0] >= p[1]),
+        "weights must not increase"
+    );
+    match n {
+        0..=8 => return linear_until::<R, 8>(rng, ids, weights, stop),
+        9..=16 => return linear_until::<R, 16>(rng, ids, weights, stop),
+        17..=LINEAR_DRAW_MAX => return linear_until::<R, 32>(rng, ids, weights, stop),
+        _ => {}
     }
     // Efraimidis-Spirakis: ascending keys Exp(1) / weight have the successive-sampling law.
     scratch.clear();
-    for (pos, &id) in ids.iter().enumerate() {
-        let w = weight(id);
+    for (pos, &w) in weights.iter().enumerate() {
         let key = if w > 0.0 {
             -(1.0 - unit(rng)).ln() / w
         } else {
@@ -331,6 +320,61 @@ pub(crate) fn successive_until<R: Rng + ?Sized>(
         *slot = id;
     }
     (0..n).find(|&i| stop(rng, ids[i]))
+}
+
+/// [`successive_until`] for `n <= N` ids, `N` a power of two: the weights are copied onto the
+/// stack, each draw scans from the heaviest id left (so most scans stop at once) and swaps the
+/// pick into place. Indices into the copy are masked with `N - 1`, which never changes one
+/// below `n` and spares every access a bounds check.
+fn linear_until<R: Rng + ?Sized, const N: usize>(
+    rng: &mut R,
+    ids: &mut [u32],
+    weights: &[f64],
+    stop: &mut impl FnMut(&mut R, u32) -> bool,
+) -> Option<usize> {
+    let n = ids.len();
+    let mut w = [0.0f64; N];
+    w[..n].copy_from_slice(weights);
+    // Over all N slots (the padding is zero): fixed-length loops, unrolled without branches.
+    let mut total: f64 = w.iter().sum();
+    let positive = w.iter().filter(|&&wj| wj > 0.0).count();
+    let at = |j: usize| j & (N - 1);
+    let mut summed = total;
+    // Zero weights (underflow) are never drawn: they stay last, in price order.
+    for i in 0..positive.saturating_sub(1) {
+        let mut r = unit(rng) * total;
+        let mut pick = i;
+        // Rounding can leave r past the last positive weight: stop there.
+        while pick + 1 < positive && r >= w[at(pick)] {
+            r -= w[at(pick)];
+            pick += 1;
+        }
+        ids.swap(i, pick);
+        w.swap(at(i), at(pick));
+        total -= w[at(i)];
+        // Removing heavy weights can cancel the light ones' bits: sum them afresh.
+        if total < summed * RESUM_BELOW {
+            total = w[at(i + 1)..positive].iter().sum();
+            summed = total;
+        }
+        if stop(rng, ids[i]) {
+            return Some(i);
+        }
+    }
+    (positive.saturating_sub(1)..n).find(|&i| stop(rng, ids[i]))
+}
+
+/// [`successive_until`] with the weights of `ids` as they arrive read from `weight`.
+#[cfg(test)]
+fn draw_by<R: Rng + ?Sized>(
+    rng: &mut R,
+    ids: &mut [u32],
+    weight: impl Fn(u32) -> f64,
+    scratch: &mut Vec<(f64, u32)>,
+    stop: &mut impl FnMut(&mut R, u32) -> bool,
+) -> Option<usize> {
+    let weights: Vec<f64> = ids.iter().map(|&id| weight(id)).collect();
+    successive_until(rng, ids, &weights, scratch, stop)
 }
 
 #[cfg(test)]
@@ -394,11 +438,13 @@ mod tests {
             vec![
                 Segment::Weighted {
                     free: vec![1],
-                    priced: vec![0]
+                    priced: vec![0],
+                    weights: vec![1.0],
                 },
                 Segment::Weighted {
                     free: vec![],
-                    priced: vec![2]
+                    priced: vec![2],
+                    weights: vec![1.0],
                 },
                 Segment::Fixed(vec![4, 3]),
             ],
@@ -500,7 +546,7 @@ mod tests {
         let mut scratch = Vec::new();
         for n in [1usize, 2, 5, LINEAR_DRAW_MAX, LINEAR_DRAW_MAX + 1, 100] {
             let mut ids: Vec<u32> = (0..n as u32).collect();
-            let stopped = successive_until(
+            let stopped = draw_by(
                 &mut rng,
                 &mut ids,
                 |id| 1.0 / (1.0 + id as f64),
@@ -523,7 +569,7 @@ mod tests {
         let n = 3000;
         for _ in 0..n {
             let mut ids = vec![0u32, 1, 2];
-            successive_until(&mut rng, &mut ids, w, &mut Vec::new(), &mut |_, _| false);
+            draw_by(&mut rng, &mut ids, w, &mut Vec::new(), &mut |_, _| false);
             second_is_2 += usize::from(ids[1] == 2);
         }
         // Exact share 2/3; 5 standard errors of sqrt(2/9 / 3000) = 0.0086 is 0.043.
@@ -536,7 +582,7 @@ mod tests {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
         let mut ids = vec![0u32, 1, 2, 3];
         let w = |id: u32| if id == 0 { 1.0 } else { 0.0 };
-        successive_until(&mut rng, &mut ids, w, &mut Vec::new(), &mut |_, _| false);
+        draw_by(&mut rng, &mut ids, w, &mut Vec::new(), &mut |_, _| false);
         assert_eq!(ids, [0, 1, 2, 3]);
     }
 
@@ -570,7 +616,7 @@ mod tests {
             let mut scratch = Vec::new();
             for _ in 0..n {
                 let mut ids: Vec<u32> = (0..len as u32).collect();
-                successive_until(&mut rng, &mut ids, weight, &mut scratch, &mut |_, _| false);
+                draw_by(&mut rng, &mut ids, weight, &mut scratch, &mut |_, _| false);
                 if ids[0] < 4 {
                     counts[ids[0] as usize] += 1;
                 }
@@ -627,8 +673,7 @@ mod sampling_law_tests {
         let mut counts: HashMap<Vec<u32>, usize> = HashMap::new();
         for _ in 0..DRAWS {
             let mut ids: Vec<u32> = (0..n).collect();
-            let stopped =
-                successive_until(&mut rng, &mut ids, weight, &mut scratch, &mut |_, _| false);
+            let stopped = draw_by(&mut rng, &mut ids, weight, &mut scratch, &mut |_, _| false);
             assert_eq!(stopped, None);
             assert!(
                 ids[3..].iter().copied().eq(3..n),
@@ -674,10 +719,9 @@ mod sampling_law_tests {
         for n in [5, 40] {
             for _ in 0..100 {
                 let mut ids: Vec<u32> = (0..n).collect();
-                let at =
-                    successive_until(&mut rng, &mut ids, weight, &mut scratch, &mut |_, id| {
-                        id == 1
-                    });
+                let at = draw_by(&mut rng, &mut ids, weight, &mut scratch, &mut |_, id| {
+                    id == 1
+                });
                 assert_eq!(at.map(|i| ids[i]), Some(1));
             }
         }

@@ -317,8 +317,13 @@ impl Router {
 
         let mut longest_segment = 0;
         for seg in compiled.iter().flat_map(|(segments, _)| segments) {
-            if let Segment::Weighted { free, priced } = seg {
-                for (&id, w) in priced.iter().zip(order::weights(priced, &cands)) {
+            if let Segment::Weighted {
+                free,
+                priced,
+                weights,
+            } = seg
+            {
+                for (&id, &w) in priced.iter().zip(weights) {
                     targets[id as usize].weight = w;
                 }
                 longest_segment = longest_segment.max(free.len() + priced.len());
@@ -437,18 +442,26 @@ impl Router {
                         buf.attempts.extend_from_slice(ids);
                         (0..ids.len()).find(|&i| stop(rng, ids[i]))
                     }
-                    Segment::Weighted { free, priced } => {
-                        buf.attempts.extend_from_slice(free);
-                        match order::shuffle_until(rng, &mut buf.attempts[start..], &mut stop) {
+                    Segment::Weighted {
+                        free,
+                        priced,
+                        weights,
+                    } => {
+                        let shuffled = if free.is_empty() {
+                            None
+                        } else {
+                            buf.attempts.extend_from_slice(free);
+                            order::shuffle_until(rng, &mut buf.attempts[start..], &mut stop)
+                        };
+                        match shuffled {
                             Some(i) => Some(i),
                             None => {
                                 let s = buf.attempts.len();
                                 buf.attempts.extend_from_slice(priced);
-                                let targets = &self.targets;
                                 order::successive_until(
                                     rng,
                                     &mut buf.attempts[s..],
-                                    |id| targets[id as usize].weight,
+                                    weights,
                                     &mut buf.scratch,
                                     &mut stop,
                                 )
@@ -658,9 +671,16 @@ fn take_pinned(segments: &mut Vec<Segment>, slug: &str, cands: &[Candidate]) -> 
     for seg in segments.iter_mut() {
         match seg {
             Segment::Fixed(ids) => ids.retain(|&id| id != pinned),
-            Segment::Weighted { free, priced } => {
+            Segment::Weighted {
+                free,
+                priced,
+                weights,
+            } => {
                 free.retain(|&id| id != pinned);
-                priced.retain(|&id| id != pinned);
+                if priced.contains(&pinned) {
+                    priced.retain(|&id| id != pinned);
+                    *weights = order::weights(priced, cands);
+                }
             }
         }
     }
