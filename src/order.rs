@@ -68,11 +68,11 @@ pub(crate) enum Segment {
     Fixed(Vec<u32>),
     /// `free` in uniformly random order, then `priced` by successive inverse-square draws.
     /// `priced` is kept cheapest first, so weights that underflow to zero fall back to price
-    /// order; `weights[i]` is the weight of `priced[i]` (see [`weights`]).
+    /// order; `weights` weighs them in the same order.
     Weighted {
         free: Vec<u32>,
         priced: Vec<u32>,
-        weights: Vec<f64>,
+        weights: Weights,
     },
 }
 
@@ -173,7 +173,7 @@ impl BaseOrder<'_> {
                 .iter()
                 .partition(|&&id| cands[id as usize].price == 0.0);
             priced.sort_by(|&a, &b| price_cmp(&cands[a as usize], &cands[b as usize]));
-            let weights = weights(&priced, cands);
+            let weights = Weights::new(weights(&priced, cands));
             out.push(Segment::Weighted {
                 free,
                 priced,
@@ -218,6 +218,48 @@ fn missing_last(a: Option<f64>, b: Option<f64>, descending: bool) -> Ordering {
         (Some(_), None) => Ordering::Less,
         (None, Some(_)) => Ordering::Greater,
         (None, None) => Ordering::Equal,
+    }
+}
+
+/// The weights of a weighted segment's priced ids, laid out for drawing: zero-padded up to the
+/// stack block a draw copies whole, with the count of positive ones and their sum ready.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Weights {
+    padded: Vec<f64>,
+    len: usize,
+    /// Positive weights come first (weights do not increase); zeros (underflow) after them.
+    positive: usize,
+    total: f64,
+}
+
+impl Weights {
+    pub(crate) fn new(mut values: Vec<f64>) -> Weights {
+        let len = values.len();
+        let positive = values.iter().filter(|&&w| w > 0.0).count();
+        let total = values.iter().sum();
+        values.resize(block(len), 0.0);
+        Weights {
+            padded: values,
+            len,
+            positive,
+            total,
+        }
+    }
+
+    /// One weight per priced id.
+    pub(crate) fn as_slice(&self) -> &[f64] {
+        &self.padded[..self.len]
+    }
+}
+
+/// The stack block a run of `n` weights is drawn in: a power of two from 8 up to the linear-scan
+/// limit; past it, no block (`n`).
+fn block(n: usize) -> usize {
+    match n {
+        0..=8 => 8,
+        9..=16 => 16,
+        17..=LINEAR_DRAW_MAX => 32,
+        _ => n,
     }
 }
 
@@ -285,25 +327,25 @@ pub(crate) fn shuffle_until<R: Rng + ?Sized>(
 pub(crate) fn successive_until<R: Rng + ?Sized>(
     rng: &mut R,
     ids: &mut [u32],
-    weights: &[f64],
+    weights: &Weights,
     scratch: &mut Vec<(f64, u32)>,
     stop: &mut impl FnMut(&mut R, u32) -> bool,
 ) -> Option<usize> {
     let n = ids.len();
-    debug_assert_eq!(n, weights.len());
+    debug_assert_eq!(n, weights.len);
     debug_assert!(
-        weights.windows(2).all(|p| p[0] >= p[1]),
+        weights.as_slice().windows(2).all(|p| p[0] >= p[1]),
         "weights must not increase"
     );
-    match n {
-        0..=8 => return linear_until::<R, 8>(rng, ids, weights, stop),
-        9..=16 => return linear_until::<R, 16>(rng, ids, weights, stop),
-        17..=LINEAR_DRAW_MAX => return linear_until::<R, 32>(rng, ids, weights, stop),
+    match block(n) {
+        8 => return linear_until::<R, 8>(rng, ids, weights, stop),
+        16 => return linear_until::<R, 16>(rng, ids, weights, stop),
+        32 => return linear_until::<R, 32>(rng, ids, weights, stop),
         _ => {}
     }
     // Efraimidis-Spirakis: ascending keys Exp(1) / weight have the successive-sampling law.
     scratch.clear();
-    for (pos, &w) in weights.iter().enumerate() {
+    for (pos, &w) in weights.as_slice().iter().enumerate() {
         let key = if w > 0.0 {
             -(1.0 - unit(rng)).ln() / w
         } else {
@@ -322,22 +364,20 @@ pub(crate) fn successive_until<R: Rng + ?Sized>(
     (0..n).find(|&i| stop(rng, ids[i]))
 }
 
-/// [`successive_until`] for `n <= N` ids, `N` a power of two: the weights are copied onto the
-/// stack, each draw scans from the heaviest id left (so most scans stop at once) and swaps the
-/// pick into place. Indices into the copy are masked with `N - 1`, which never changes one
-/// below `n` and spares every access a bounds check.
+/// [`successive_until`] for `n <= N` ids, `N` their block: the padded weights are copied onto
+/// the stack whole, each draw scans from the heaviest id left (so most scans stop at once) and
+/// swaps the pick into place. Indices into the copy are masked with `N - 1`, which never
+/// changes one below `n` and spares every access a bounds check.
 fn linear_until<R: Rng + ?Sized, const N: usize>(
     rng: &mut R,
     ids: &mut [u32],
-    weights: &[f64],
+    weights: &Weights,
     stop: &mut impl FnMut(&mut R, u32) -> bool,
 ) -> Option<usize> {
     let n = ids.len();
     let mut w = [0.0f64; N];
-    w[..n].copy_from_slice(weights);
-    // Over all N slots (the padding is zero): fixed-length loops, unrolled without branches.
-    let mut total: f64 = w.iter().sum();
-    let positive = w.iter().filter(|&&wj| wj > 0.0).count();
+    w.copy_from_slice(&weights.padded[..N]);
+    let (positive, mut total) = (weights.positive, weights.total);
     let at = |j: usize| j & (N - 1);
     let mut summed = total;
     // Zero weights (underflow) are never drawn: they stay last, in price order.
@@ -373,7 +413,7 @@ fn draw_by<R: Rng + ?Sized>(
     scratch: &mut Vec<(f64, u32)>,
     stop: &mut impl FnMut(&mut R, u32) -> bool,
 ) -> Option<usize> {
-    let weights: Vec<f64> = ids.iter().map(|&id| weight(id)).collect();
+    let weights = Weights::new(ids.iter().map(|&id| weight(id)).collect());
     successive_until(rng, ids, &weights, scratch, stop)
 }
 
@@ -439,12 +479,12 @@ mod tests {
                 Segment::Weighted {
                     free: vec![1],
                     priced: vec![0],
-                    weights: vec![1.0],
+                    weights: Weights::new(vec![1.0]),
                 },
                 Segment::Weighted {
                     free: vec![],
                     priced: vec![2],
-                    weights: vec![1.0],
+                    weights: Weights::new(vec![1.0]),
                 },
                 Segment::Fixed(vec![4, 3]),
             ],

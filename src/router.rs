@@ -323,7 +323,7 @@ impl Router {
                 weights,
             } = seg
             {
-                for (&id, &w) in priced.iter().zip(weights) {
+                for (&id, &w) in priced.iter().zip(weights.as_slice()) {
                     targets[id as usize].weight = w;
                 }
                 longest_segment = longest_segment.max(free.len() + priced.len());
@@ -679,7 +679,7 @@ fn take_pinned(segments: &mut Vec<Segment>, slug: &str, cands: &[Candidate]) -> 
                 free.retain(|&id| id != pinned);
                 if priced.contains(&pinned) {
                     priced.retain(|&id| id != pinned);
-                    *weights = order::weights(priced, cands);
+                    *weights = order::Weights::new(order::weights(priced, cands));
                 }
             }
         }
