@@ -379,7 +379,7 @@ fn linear_until<R: Rng + ?Sized, const N: usize>(
     w.copy_from_slice(&weights.padded[..N]);
     let (positive, mut total) = (weights.positive, weights.total);
     let at = |j: usize| j & (N - 1);
-    let mut summed = total;
+    let mut floor = total * RESUM_BELOW;
     // Zero weights (underflow) are never drawn: they stay last, in price order.
     for i in 0..positive.saturating_sub(1) {
         let mut r = unit(rng) * total;
@@ -390,12 +390,13 @@ fn linear_until<R: Rng + ?Sized, const N: usize>(
             pick += 1;
         }
         ids.swap(i, pick);
-        w.swap(at(i), at(pick));
-        total -= w[at(i)];
+        // Position i is never scanned again: only the weight left behind moves.
+        total -= w[at(pick)];
+        w[at(pick)] = w[at(i)];
         // Removing heavy weights can cancel the light ones' bits: sum them afresh.
-        if total < summed * RESUM_BELOW {
+        if total < floor {
             total = w[at(i + 1)..positive].iter().sum();
-            summed = total;
+            floor = total * RESUM_BELOW;
         }
         if stop(rng, ids[i]) {
             return Some(i);
