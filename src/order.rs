@@ -253,12 +253,12 @@ impl Weights {
 }
 
 /// The stack block a run of `n` weights is drawn in: a power of two from 8 up to the linear-scan
-/// limit; past it, no block (`n`).
+/// limit, with room past the last weight for the scan's sentinel; past the limit, no block (`n`).
 fn block(n: usize) -> usize {
     match n {
-        0..=8 => 8,
-        9..=16 => 16,
-        17..=LINEAR_DRAW_MAX => 32,
+        0..8 => 8,
+        8..16 => 16,
+        16..=LINEAR_DRAW_MAX => 32,
         _ => n,
     }
 }
@@ -364,7 +364,7 @@ pub(crate) fn successive_until<R: Rng + ?Sized>(
     (0..n).find(|&i| stop(rng, ids[i]))
 }
 
-/// [`successive_until`] for `n <= N` ids, `N` their block: the padded weights are copied onto
+/// [`successive_until`] for `n < N` ids, `N` their block: the padded weights are copied onto
 /// the stack whole, each draw scans from the heaviest id left (so most scans stop at once) and
 /// swaps the pick into place. Indices into the copy are masked with `N - 1`, which never
 /// changes one below `n` and spares every access a bounds check.
@@ -379,16 +379,20 @@ fn linear_until<R: Rng + ?Sized, const N: usize>(
     w.copy_from_slice(&weights.padded[..N]);
     let (positive, mut total) = (weights.positive, weights.total);
     let at = |j: usize| j & (N - 1);
+    // The sentinel ends every scan, so the scan needs no bounds test of its own.
+    w[at(positive)] = f64::INFINITY;
+    let last = positive.saturating_sub(1);
     let mut floor = total * RESUM_BELOW;
     // Zero weights (underflow) are never drawn: they stay last, in price order.
-    for i in 0..positive.saturating_sub(1) {
+    for i in 0..last {
         let mut r = unit(rng) * total;
         let mut pick = i;
-        // Rounding can leave r past the last positive weight: stop there.
-        while pick + 1 < positive && r >= w[at(pick)] {
+        while r >= w[at(pick)] {
             r -= w[at(pick)];
             pick += 1;
         }
+        // Rounding can leave r past the last positive weight: take that one.
+        let pick = pick.min(last);
         ids.swap(i, pick);
         // Position i is never scanned again: only the weight left behind moves.
         total -= w[at(pick)];
@@ -402,7 +406,7 @@ fn linear_until<R: Rng + ?Sized, const N: usize>(
             return Some(i);
         }
     }
-    (positive.saturating_sub(1)..n).find(|&i| stop(rng, ids[i]))
+    (last..n).find(|&i| stop(rng, ids[i]))
 }
 
 /// [`successive_until`] with the weights of `ids` as they arrive read from `weight`.
