@@ -227,7 +227,7 @@ fn missing_last(a: Option<f64>, b: Option<f64>, descending: bool) -> Ordering {
 pub(crate) struct Weights {
     padded: Vec<f64>,
     len: usize,
-    /// Positive weights come first (weights do not increase); zeros (underflow) after them.
+    /// Positive weights come first; zeros (underflow, from the dearest prices) after them.
     positive: usize,
     total: f64,
 }
@@ -322,8 +322,8 @@ pub(crate) fn shuffle_until<R: Rng + ?Sized>(
 /// Reorders `ids` by successive weighted sampling without replacement: each position is drawn
 /// from the ids left with probability proportional to their weight (`weights[i]` for `ids[i]`
 /// as they arrive); after each, `stop(rng, id)` may end the walk, leaving the rest undrawn.
-/// Returns the position that stopped it. `ids` must arrive cheapest first, so weights do not
-/// increase; zero weights (underflow) keep that order at the end.
+/// Returns the position that stopped it. `ids` arrive cheapest first (heaviest first, so most
+/// scans stop at once), and zero weights (underflow) therefore last: they keep that order.
 pub(crate) fn successive_until<R: Rng + ?Sized>(
     rng: &mut R,
     ids: &mut [u32],
@@ -334,8 +334,10 @@ pub(crate) fn successive_until<R: Rng + ?Sized>(
     let n = ids.len();
     debug_assert_eq!(n, weights.len);
     debug_assert!(
-        weights.as_slice().windows(2).all(|p| p[0] >= p[1]),
-        "weights must not increase"
+        weights.as_slice()[weights.positive..]
+            .iter()
+            .all(|&w| w == 0.0),
+        "zero weights come last"
     );
     match block(n) {
         8 => return linear_until::<R, 8>(rng, ids, weights, stop),
@@ -365,9 +367,10 @@ pub(crate) fn successive_until<R: Rng + ?Sized>(
 }
 
 /// [`successive_until`] for `n < N` ids, `N` their block: the padded weights are copied onto
-/// the stack whole, each draw scans from the heaviest id left (so most scans stop at once) and
-/// swaps the pick into place. Indices into the copy are masked with `N - 1`, which never
-/// changes one below `n` and spares every access a bounds check.
+/// the stack whole; each draw scans the weights left with a running subtraction (heaviest
+/// first as they arrive, so most scans stop within a step or two) and swaps the pick into
+/// place. Indices into the copy are masked with `N - 1`, which never changes one below `n`
+/// and spares every access a bounds check.
 fn linear_until<R: Rng + ?Sized, const N: usize>(
     rng: &mut R,
     ids: &mut [u32],
