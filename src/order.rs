@@ -592,7 +592,18 @@ mod tests {
     fn successive_sampling_is_a_permutation_for_both_methods() {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
         let mut scratch = Vec::new();
-        for n in [1usize, 2, 5, LINEAR_DRAW_MAX, LINEAR_DRAW_MAX + 1, 100] {
+        for n in [
+            1usize,
+            2,
+            5,
+            7,
+            8,
+            15,
+            16,
+            LINEAR_DRAW_MAX,
+            LINEAR_DRAW_MAX + 1,
+            100,
+        ] {
             let mut ids: Vec<u32> = (0..n as u32).collect();
             let stopped = draw_by(
                 &mut rng,
@@ -758,6 +769,37 @@ mod sampling_law_tests {
     fn exponential_keys_follow_the_successive_sampling_law() {
         // Past the linear-scan limit; the 30 zero weights must stay last, in order.
         follows_the_law(LINEAR_DRAW_MAX as u32 + 9);
+    }
+
+    /// At the edges of the stack blocks (7 and 8, 15 and 16 ids, and the linear-scan limit),
+    /// where the scan's sentinel sits just past the last weight or a block is one size up, the
+    /// first two positions follow the law: P(first a, second b) = w_a / W * w_b / (W - w_a).
+    /// Weights 1 / (1 + id)^2, all positive. Over 40,000 draws, each of the 6 pair shares is
+    /// checked within 5 standard deviations, sqrt(p (1 - p) / 40,000).
+    #[test]
+    fn the_first_two_positions_follow_the_law_at_block_edges() {
+        let draws = 40_000;
+        let weight = |id: u32| 1.0 / ((1 + id) as f64).powi(2);
+        for n in [7u32, 8, 15, 16, LINEAR_DRAW_MAX as u32] {
+            let total: f64 = (0..n).map(weight).sum();
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(u64::from(n));
+            let mut scratch = Vec::new();
+            let mut pairs: HashMap<(u32, u32), usize> = HashMap::new();
+            for _ in 0..draws {
+                let mut ids: Vec<u32> = (0..n).collect();
+                draw_by(&mut rng, &mut ids, weight, &mut scratch, &mut |_, _| false);
+                *pairs.entry((ids[0], ids[1])).or_default() += 1;
+            }
+            for (a, b) in [(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (0, n - 1)] {
+                let p = weight(a) / total * weight(b) / (total - weight(a));
+                let seen = pairs.get(&(a, b)).copied().unwrap_or(0) as f64 / draws as f64;
+                let tolerance = 5.0 * (p * (1.0 - p) / draws as f64).sqrt();
+                assert!(
+                    (seen - p).abs() <= tolerance,
+                    "n = {n}, ({a}, {b}): seen {seen}, exact {p}, tolerance {tolerance}"
+                );
+            }
+        }
     }
 
     #[test]
