@@ -369,7 +369,7 @@ pub(crate) fn successive_until<R: Rng + ?Sized>(
     for (slot, &(_, id)) in ids.iter_mut().zip(scratch.iter()) {
         *slot = id;
     }
-    (0..n).find(|&i| stop(rng, ids[i]))
+    ids.iter().position(|&id| stop(rng, id))
 }
 
 /// [`successive_until`] for `n < N` ids, `N` their block: the padded weights are copied onto
@@ -416,7 +416,10 @@ fn linear_until<R: Rng + ?Sized, const N: usize>(
             return Some(i);
         }
     }
-    (last..n).find(|&i| stop(rng, ids[i]))
+    ids[last..]
+        .iter()
+        .position(|&id| stop(rng, id))
+        .map(|i| last + i)
 }
 
 /// [`successive_until`] with the weights of `ids` as they arrive read from `weight`.

@@ -440,7 +440,7 @@ impl Router {
                 let stopped = match seg {
                     Segment::Fixed(ids) => {
                         buf.attempts.extend_from_slice(ids);
-                        (0..ids.len()).find(|&i| stop(rng, ids[i]))
+                        ids.iter().position(|&id| stop(rng, id))
                     }
                     Segment::Weighted {
                         free,
