@@ -9,9 +9,10 @@
 //! any letter case, as tag, provider slug or display name) so that they match something, plus a
 //! few that match nothing.
 //!
-//! The inputs of SPEC section 7 are not generated yet: endpoints are all of the default service
-//! tier and requests carry no `service_tier`; account settings are [`crate::Account`] values you
-//! build alongside (`tests/account_tiers_properties.rs` in the repository shows how).
+//! SPEC section 7 is opt-in, so that properties written for the core rules need not know it:
+//! [`CatalogShape::tiers`] adds priority and flex endpoints, [`service_tier`] draws the request
+//! field, [`account`] draws account settings over a catalog's slugs, and [`tiered_scenario`]
+//! draws all three together.
 //!
 //! ```
 //! use proptest::prelude::*;
@@ -30,13 +31,14 @@
 //!     .unwrap();
 //! ```
 
+use crate::account::Account;
 use crate::catalog::{
     Catalog, DataCollection, Endpoint, Model, PARAMETERS, Parameters, Percentiles, Pricing,
-    Quantization,
+    Quantization, Tier,
 };
 use crate::order::Bands;
 use crate::request::{
-    MaxPrice, ModelRef, Partition, Preferences, Request, Sort, SortBy, UsageEstimate,
+    MaxPrice, ModelRef, Partition, Preferences, Request, ServiceTier, Sort, SortBy, UsageEstimate,
 };
 use proptest::collection::{btree_set, vec};
 use proptest::prelude::*;
@@ -81,6 +83,9 @@ pub struct CatalogShape {
     pub max_endpoints: usize,
     /// The uptime band thresholds that [`uptime`] straddles.
     pub bands: Bands,
+    /// Whether models also get priority and flex endpoints (SPEC section 7), tagged
+    /// `provider/priority` and `provider/flex`. Off by default.
+    pub tiers: bool,
 }
 
 impl Default for CatalogShape {
@@ -107,6 +112,7 @@ impl Default for CatalogShape {
             tag_suffixes: ["turbo", "fp8", "fast"].map(String::from).to_vec(),
             max_endpoints: 8,
             bands: Bands::default(),
+            tiers: false,
         }
     }
 }
@@ -301,7 +307,15 @@ fn with_identity(
 pub fn model(id: &str, shape: &CatalogShape) -> BoxedStrategy<Model> {
     let id = id.to_string();
     let providers = shape.providers.clone();
-    let suffixes = shape.tag_suffixes.clone();
+    let mut suffixes = shape.tag_suffixes.clone();
+    if shape.tiers {
+        for tier in [Tier::Priority, Tier::Flex] {
+            if !suffixes.iter().any(|s| s == tier.as_str()) {
+                suffixes.push(tier.as_str().to_string());
+            }
+        }
+    }
+    let tiers = shape.tiers;
     let bands = shape.bands;
     let slots = providers.len() * (suffixes.len() + 1);
     // A slot is (provider, suffix) with suffix 0 the default endpoint: unique slots give
@@ -331,8 +345,15 @@ pub fn model(id: &str, shape: &CatalogShape) -> BoxedStrategy<Model> {
                 .zip(bodies)
                 .map(|((p, s), body)| {
                     let provider = &providers[p];
-                    let tag = (s > 0).then(|| format!("{}/{}", provider.slug, suffixes[s - 1]));
-                    with_identity(body, provider, named[p], tag)
+                    let suffix = (s > 0).then(|| suffixes[s - 1].as_str());
+                    let tag = suffix.map(|x| format!("{}/{x}", provider.slug));
+                    let mut ep = with_identity(body, provider, named[p], tag);
+                    if tiers {
+                        ep.tier = [Tier::Priority, Tier::Flex]
+                            .into_iter()
+                            .find(|t| suffix == Some(t.as_str()));
+                    }
+                    ep
                 })
                 .collect(),
         })
@@ -569,6 +590,73 @@ pub fn scenario_shaped(shape: &CatalogShape) -> BoxedStrategy<(Catalog, Request)
         .boxed()
 }
 
+/// The request's `service_tier`: mostly absent, otherwise any value, the ones that admit tier
+/// endpoints more often.
+pub fn service_tier() -> impl Strategy<Value = Option<ServiceTier>> {
+    prop_oneof![
+        4 => Just(None),
+        2 => Just(Some(ServiceTier::Priority)),
+        1 => Just(Some(ServiceTier::Fast)),
+        2 => Just(Some(ServiceTier::Flex)),
+        1 => Just(Some(ServiceTier::Default)),
+        1 => Just(Some(ServiceTier::Auto)),
+        1 => Just(Some(ServiceTier::Scale)),
+    ]
+}
+
+/// Account settings over `catalog`'s slugs (SPEC section 7): each of `ignore`, `only`, `byok`,
+/// `sticky`, `default_sort`, `zdr` and `data_collection: deny` is set now and then, mostly
+/// alone, so that plans still route often.
+pub fn account(catalog: &Catalog) -> BoxedStrategy<Account> {
+    let slug = slug(catalog);
+    let some = |n: u32| prop_oneof![3 => Just(false), n => Just(true)];
+    (
+        (vec(slug.clone(), 1..3), some(1)),
+        (vec(slug.clone(), 1..4), some(1)),
+        (vec(slug.clone(), 1..3), some(2)),
+        prop_oneof![4 => Just(None), 1 => slug.prop_map(Some)],
+        (sort(), some(1)),
+        (some(1), some(1)),
+    )
+        .prop_map(
+            |((ignore, has_ignore), (only, has_only), (byok, has_byok), sticky, sort, policy)| {
+                Account {
+                    ignore: if has_ignore { ignore } else { Vec::new() },
+                    only: has_only.then_some(only),
+                    zdr: policy.0,
+                    data_collection: if policy.1 {
+                        DataCollection::Deny
+                    } else {
+                        DataCollection::Allow
+                    },
+                    default_sort: sort.1.then_some(sort.0),
+                    byok: if has_byok { byok } else { Vec::new() },
+                    sticky,
+                }
+            },
+        )
+        .boxed()
+}
+
+/// A catalog with priority and flex endpoints ([`CatalogShape::tiers`]), a request for it with
+/// a [`service_tier`], and [`account`] settings: every input of SPEC section 7 at once.
+pub fn tiered_scenario() -> BoxedStrategy<(Catalog, Request, Account)> {
+    let shape = CatalogShape {
+        tiers: true,
+        ..CatalogShape::default()
+    };
+    catalog_shaped(&shape)
+        .prop_flat_map(|catalog| {
+            let request = (request(&catalog), service_tier()).prop_map(|(mut r, tier)| {
+                r.service_tier = tier;
+                r
+            });
+            let account = account(&catalog);
+            (Just(catalog), request, account)
+        })
+        .boxed()
+}
+
 /// Chat-completions bodies that [`Request::parse`] reads as `request`, in every surface form the
 /// spec allows: snake_case or camelCase names, defaults spelled out, left out or set to `null`,
 /// `sort` as a string or as `{by, partition}`, prices as numbers or decimal strings, a p50-only
@@ -621,6 +709,9 @@ fn render(request: &Request, choices: &[u8]) -> Value {
             "max_tokens"
         };
         body.insert(key.into(), json!(n));
+    }
+    if let Some(tier) = request.service_tier {
+        body.insert("service_tier".into(), json!(tier));
     }
     if let Some(u) = request.usage {
         body.insert(

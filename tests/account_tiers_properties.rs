@@ -5,6 +5,8 @@
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
+use routesim::request::SortBy;
+use routesim::strategies;
 use routesim::{Account, Catalog, DataCollection, Error, Options, Request, Router, Tier};
 
 const PROVIDERS: [&str; 5] = ["alpha", "beta", "gamma", "delta", "eps"];
@@ -248,4 +250,160 @@ proptest! {
             }
         }
     }
+}
+
+// The same rules over the library's own section-7 strategy, `strategies::tiered_scenario`:
+// several models and `models` fallbacks, variants, slugs as tags, provider slugs or display
+// names in any case, and every account setting.
+proptest! {
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(
+                "proptest-regressions/account_tiers_properties.txt",
+            ),
+        )),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn library_scenarios_put_byok_attempts_first((c, r, a) in strategies::tiered_scenario(), seed: u64) {
+        check_byok_first(&c, &r, &a, seed)?;
+    }
+
+    #[test]
+    fn library_scenarios_admit_tier_endpoints_only_when_asked((c, r, a) in strategies::tiered_scenario(), seed: u64) {
+        check_tier_admission(&c, &r, &a, seed)?;
+    }
+
+    #[test]
+    fn library_scenarios_report_only_relaxations_that_route((c, r, a) in strategies::tiered_scenario()) {
+        check_relaxations_route(&c, &r, &a)?;
+    }
+}
+
+/// Each model's BYOK attempts come before its shared attempts (a fallback model's own keys wait
+/// for the models before it), and only when the account has a key. The sticky endpoint, which
+/// overtakes the later models' own keys, has its own property; it is left out here.
+fn check_byok_first(c: &Catalog, r: &Request, a: &Account, seed: u64) -> Result<(), TestCaseError> {
+    let account = Account {
+        sticky: None,
+        ..a.clone()
+    };
+    let options = Options {
+        account,
+        ..Options::default()
+    };
+    if let Ok(router) = Router::compile(c, r, &options) {
+        let plan = router.plan(&mut Xoshiro256PlusPlus::seed_from_u64(seed));
+        for model in &c.models {
+            let mine: Vec<bool> = plan
+                .attempts
+                .iter()
+                .filter(|x| x.model == model.id)
+                .map(|x| x.byok)
+                .collect();
+            let shared = mine.iter().position(|&byok| !byok).unwrap_or(mine.len());
+            prop_assert!(
+                mine[shared..].iter().all(|&byok| !byok),
+                "{}: a BYOK attempt after a shared one",
+                model.id
+            );
+        }
+        let byok = plan.attempts.iter().any(|x| x.byok);
+        prop_assert!(!byok || !a.byok.is_empty(), "BYOK without a key");
+    }
+    Ok(())
+}
+
+/// A tier endpoint is attempted only when its exact tag is in the request's `order` or `only`,
+/// `service_tier` admits its tier, or the variant on `model` does (unless `order` or
+/// `service_tier: default` switches variants off).
+fn check_tier_admission(
+    c: &Catalog,
+    r: &Request,
+    a: &Account,
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let options = Options {
+        account: a.clone(),
+        ..Options::default()
+    };
+    let Ok(router) = Router::compile(c, r, &options) else {
+        return Ok(());
+    };
+    let plan = router.plan(&mut Xoshiro256PlusPlus::seed_from_u64(seed));
+    let p = &r.provider;
+    let st = r.service_tier.map(|t| format!("{t:?}").to_lowercase());
+    let variants_on = p.order.is_none() && st.as_deref() != Some("default");
+    for x in &plan.attempts {
+        let model = c.model(&x.model).expect("attempts name catalog models");
+        let ep = model.endpoints.iter().find(|e| e.tag == x.endpoint);
+        let ep = ep.expect("attempts name catalog endpoints");
+        let Some(tier) = ep.tier else { continue };
+        let named = p.order.iter().chain(&p.only).flatten();
+        let named = named.clone().any(|s| s.eq_ignore_ascii_case(&ep.tag));
+        // As for the sort, only the variant on `model` counts, for every model of the request.
+        let variant = |v: SortBy| variants_on && r.models[0].variant == Some(v);
+        let admitted = named
+            || match tier {
+                Tier::Priority => {
+                    matches!(st.as_deref(), Some("priority" | "fast"))
+                        || variant(SortBy::Throughput)
+                }
+                Tier::Flex => st.as_deref() == Some("flex") || variant(SortBy::Price),
+            };
+        prop_assert!(admitted, "{} ({tier:?}) was not admitted", ep.tag);
+    }
+    Ok(())
+}
+
+/// Every relaxation an unroutable request reports routes once applied, and reaches the
+/// endpoints it names.
+fn check_relaxations_route(c: &Catalog, r: &Request, a: &Account) -> Result<(), TestCaseError> {
+    let options = Options {
+        account: a.clone(),
+        ..Options::default()
+    };
+    let Err(Error::Unroutable(u)) = Router::compile(c, r, &options) else {
+        return Ok(());
+    };
+    for relax in &u.relaxations {
+        let (mut r2, mut o2) = (r.clone(), options.clone());
+        match relax.drop.as_str() {
+            "provider.only" => r2.provider.only = None,
+            "provider.ignore" => r2.provider.ignore.clear(),
+            "provider.quantizations" => r2.provider.quantizations = None,
+            "provider.zdr" => r2.provider.zdr = false,
+            "provider.data_collection" => r2.provider.data_collection = DataCollection::Allow,
+            "provider.enforce_distillable_text" => r2.provider.enforce_distillable_text = false,
+            "provider.max_price" => r2.provider.max_price = Default::default(),
+            "max_tokens" => r2.max_tokens = None,
+            "usage_estimate" => r2.usage = None,
+            "provider.require_parameters" => r2.provider.require_parameters = false,
+            "provider.order" => r2.provider.order = None,
+            "provider.allow_fallbacks" => r2.provider.allow_fallbacks = true,
+            "service_tier" => r2.service_tier = None,
+            "account.only" => o2.account.only = None,
+            "account.ignore" => o2.account.ignore.clear(),
+            "account.zdr" => o2.account.zdr = false,
+            "account.data_collection" => o2.account.data_collection = DataCollection::Allow,
+            other => return Err(TestCaseError::fail(format!("unexpected drop {other}"))),
+        }
+        let router = Router::compile(c, &r2, &o2);
+        prop_assert!(router.is_ok(), "dropping {} does not route", relax.drop);
+        let router = router.expect("checked above");
+        let reachable: Vec<&str> = router
+            .targets()
+            .iter()
+            .map(|t| t.endpoint.as_str())
+            .collect();
+        for e in &relax.endpoints {
+            prop_assert!(
+                reachable.contains(&e.as_str()),
+                "{e} is not reachable without {}",
+                relax.drop
+            );
+        }
+    }
+    Ok(())
 }

@@ -273,9 +273,21 @@ fn balanced_scenarios() -> impl Strategy<Value = (Catalog, Request)> {
     })
 }
 
-/// Request bodies rendered by the strategies, with the requests they stand for.
+/// Request bodies rendered by the strategies, with the requests they stand for (a `service_tier`
+/// now and then).
 fn bodies() -> impl Strategy<Value = (serde_json::Value, Request)> {
-    strategies::scenario().prop_flat_map(|(_, r)| (strategies::request_body(&r), Just(r)))
+    (strategies::scenario(), strategies::service_tier()).prop_flat_map(|((_, mut r), tier)| {
+        r.service_tier = tier;
+        (strategies::request_body(&r), Just(r))
+    })
+}
+
+/// Catalogs of the default shape with priority and flex endpoints.
+fn tiered_catalogs() -> impl Strategy<Value = Catalog> {
+    strategies::catalog_shaped(&CatalogShape {
+        tiers: true,
+        ..CatalogShape::default()
+    })
 }
 
 /// Single models of the default shape.
@@ -424,6 +436,15 @@ proptest! {
     /// JSON, which is YAML) they load back unchanged.
     #[test]
     fn generated_catalogs_are_valid(catalog in strategies::catalog()) {
+        check_generated_catalogs_are_valid(catalog)?;
+    }
+
+    /// The same with priority and flex endpoints (SPEC 7).
+    #[test]
+    fn generated_tiered_catalogs_are_valid(catalog in tiered_catalogs()) {
+        prop_assert!(catalog.models.iter().all(|m| m.endpoints.iter().all(|e| {
+            e.tier.is_none_or(|t| e.tag.ends_with(&format!("/{}", t.as_str())))
+        })), "a tier endpoint's tag names its tier");
         check_generated_catalogs_are_valid(catalog)?;
     }
 }
@@ -938,6 +959,9 @@ fn native_json(catalog: &Catalog) -> serde_json::Value {
                     o.insert("zdr".into(), json!(e.zdr));
                     o.insert("distillable".into(), json!(e.distillable));
                     o.insert("quality".into(), json!(e.quality));
+                    if let Some(tier) = e.tier {
+                        o.insert("tier".into(), json!(tier.as_str()));
+                    }
                     Value::Object(o)
                 })
                 .collect();
