@@ -221,49 +221,12 @@ proptest! {
 
     #[test]
     fn every_reported_relaxation_really_routes(c in catalog(), r in request(), a in account()) {
-        let options = Options { account: a, ..Options::default() };
-        if let Err(Error::Unroutable(u)) = Router::compile(&c, &r, &options) {
-            for relax in &u.relaxations {
-                let (mut r2, mut o2) = (r.clone(), options.clone());
-                match relax.drop.as_str() {
-                    "provider.only" => r2.provider.only = None,
-                    "provider.ignore" => r2.provider.ignore.clear(),
-                    "provider.zdr" => r2.provider.zdr = false,
-                    "provider.data_collection" => r2.provider.data_collection = DataCollection::Allow,
-                    "provider.max_price" => r2.provider.max_price = Default::default(),
-                    "provider.order" => r2.provider.order = None,
-                    "provider.allow_fallbacks" => r2.provider.allow_fallbacks = true,
-                    "service_tier" => r2.service_tier = None,
-                    "account.only" => o2.account.only = None,
-                    "account.ignore" => o2.account.ignore.clear(),
-                    "account.zdr" => o2.account.zdr = false,
-                    "account.data_collection" => o2.account.data_collection = DataCollection::Allow,
-                    other => return Err(TestCaseError::fail(format!("unexpected drop {other}"))),
-                }
-                let router = Router::compile(&c, &r2, &o2);
-                prop_assert!(router.is_ok(), "dropping {} was reported to route but does not", relax.drop);
-                let router = router.unwrap();
-                let reachable: Vec<&str> = router.targets().iter().map(|t| t.endpoint.as_str()).collect();
-                for e in &relax.endpoints {
-                    prop_assert!(reachable.contains(&e.as_str()), "{e} is not reachable after dropping {}", relax.drop);
-                }
-            }
-        }
+        check_relaxations_route(&c, &r, &a)?;
     }
-}
 
-// The same rules over the library's own section-7 strategy, `strategies::tiered_scenario`:
-// several models and `models` fallbacks, variants, slugs as tags, provider slugs or display
-// names in any case, and every account setting.
-proptest! {
-    #![proptest_config(ProptestConfig {
-        failure_persistence: Some(Box::new(
-            proptest::test_runner::FileFailurePersistence::Direct(
-                "proptest-regressions/account_tiers_properties.txt",
-            ),
-        )),
-        ..ProptestConfig::default()
-    })]
+    // The same rules over the library's own section-7 strategy, `strategies::tiered_scenario`:
+    // several models and `models` fallbacks, variants, slugs as tags, provider slugs or display
+    // names in any case, and every account setting.
 
     #[test]
     fn library_scenarios_put_byok_attempts_first((c, r, a) in strategies::tiered_scenario(), seed: u64) {
