@@ -62,7 +62,7 @@ fn same_normalized(a: &str, b: &str) -> bool {
 
 /// A list of slugs (`only`, `ignore`, ...) prepared for matching many endpoints: each slug is
 /// normalised once and looked up by key, so a list of thousands costs no more per endpoint than
-/// a list of one. Matches exactly as [`matches`] does.
+/// a list of one. Matches exactly as [`matches()`] does.
 ///
 /// ```
 /// use routesim::slug::SlugSet;
