@@ -306,6 +306,10 @@ const LINEAR_DRAW_MAX: usize = 63;
 /// simulation can see, and re-summing more often costs the 16-endpoint plan about 3%.
 const RESUM_BELOW: f64 = 1.0 / 65536.0;
 
+/// 2^-900 (exponent field 1023 - 900): weights left below this sum are scaled up by 2^900 at a
+/// re-sum (see there).
+const TINY: f64 = f64::from_bits((1023 - 900) << 52);
+
 /// Shuffles `ids` uniformly (forward Fisher-Yates), one position at a time; after each,
 /// `stop(rng, id)` may end the walk. Returns the position that stopped it.
 pub(crate) fn shuffle_until<R: Rng + ?Sized>(
@@ -409,7 +413,14 @@ fn linear_until<R: Rng + ?Sized, const N: usize>(
         w[at(pick)] = w[at(i)];
         // Removing heavy weights can cancel the light ones' bits: sum them afresh.
         if total < floor {
-            total = w[at(i + 1)..positive].iter().sum();
+            let left = &mut w[at(i + 1)..positive];
+            total = left.iter().sum();
+            if total < TINY {
+                // Subnormal weights would lose bits in `u * total`: scale them up by a power of
+                // two, which is exact, so their odds keep every bit.
+                left.iter_mut().for_each(|x| *x *= 1.0 / TINY);
+                total = left.iter().sum();
+            }
             floor = total * RESUM_BELOW;
         }
         if stop(rng, ids[i]) {
@@ -643,6 +654,24 @@ mod tests {
         }
         // Exact share 2/3; 5 standard errors of sqrt(2/9 / 3000) = 0.0086 is 0.043.
         let share = second_is_2 as f64 / n as f64;
+        assert!((share - 2.0 / 3.0).abs() < 0.043, "{share}");
+    }
+
+    #[test]
+    fn subnormal_weights_left_after_a_heavy_one_keep_their_odds() {
+        // 2^-1073 and 2^-1074 (the smallest subnormals): once id 0 is taken, 1 and 2 go 2:1.
+        // Unscaled, u * total has one bit for them and gives 1:1.
+        let w = |id: u32| [1.0, f64::from_bits(2), f64::from_bits(1)][id as usize];
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(8);
+        let mut second_is_1 = 0;
+        let n = 3000;
+        for _ in 0..n {
+            let mut ids = vec![0u32, 1, 2];
+            draw_by(&mut rng, &mut ids, w, &mut Vec::new(), &mut |_, _| false);
+            second_is_1 += usize::from(ids[1] == 1);
+        }
+        // Exact share 2/3; 5 standard errors of sqrt(2/9 / 3000) = 0.0086 is 0.043.
+        let share = second_is_1 as f64 / n as f64;
         assert!((share - 2.0 / 3.0).abs() < 0.043, "{share}");
     }
 
