@@ -40,9 +40,9 @@ use crate::order::Bands;
 use crate::request::{
     MaxPrice, ModelRef, Partition, Preferences, Request, ServiceTier, Sort, SortBy, UsageEstimate,
 };
-use proptest::collection::{btree_set, vec};
+use proptest::collection::vec;
 use proptest::prelude::*;
-use proptest::sample::select;
+use proptest::sample::{select, subsequence};
 use serde_json::{Map, Value, json};
 
 /// A provider the catalog strategies may draw: its slug and, optionally, its display name.
@@ -83,8 +83,10 @@ pub struct CatalogShape {
     pub max_endpoints: usize,
     /// The uptime band thresholds that [`uptime`] straddles.
     pub bands: Bands,
-    /// Whether models also get priority and flex endpoints (SPEC section 7), tagged
-    /// `provider/priority` and `provider/flex`. Off by default.
+    /// Whether `priority` and `flex` join the tag suffixes as tier endpoints (SPEC section 7),
+    /// tagged `provider/priority` and `provider/flex`: each endpoint slot is then sometimes one
+    /// (most catalogs get at least one). Off by default; a `priority` or `flex` entry in
+    /// `tag_suffixes` without it gives endpoints of the default tier with that tag.
     pub tiers: bool,
 }
 
@@ -317,20 +319,37 @@ pub fn model(id: &str, shape: &CatalogShape) -> BoxedStrategy<Model> {
     }
     let tiers = shape.tiers;
     let bands = shape.bands;
-    let slots = providers.len() * (suffixes.len() + 1);
-    // A slot is (provider, suffix) with suffix 0 the default endpoint: unique slots give
-    // unique slugs.
-    let slot = (
-        0..providers.len(),
-        prop_oneof![2 => Just(0usize), 1 => 1..=suffixes.len()],
-    );
-    let most = shape.max_endpoints.min(slots);
+    // A slot is (provider, suffix) with suffix 0 the default endpoint: distinct slots give
+    // distinct slugs. Default and suffixed slots are drawn apart, as subsets (no rejection), so
+    // that default endpoints stay common however many suffixes there are.
+    let defaults: Vec<(usize, usize)> = (0..providers.len()).map(|p| (p, 0)).collect();
+    let others: Vec<(usize, usize)> = (0..providers.len())
+        .flat_map(|p| (1..=suffixes.len()).map(move |s| (p, s)))
+        .collect();
+    let most = shape.max_endpoints.min(defaults.len() + others.len());
     // An empty model now and then (routing it fails with `no_endpoints`), mostly one or more.
     let size = prop_oneof![1 => Just(0), 15 => 1.min(most)..=most];
     (size, vec(any::<bool>(), providers.len()))
-        .prop_flat_map(move |(n, named)| (btree_set(slot.clone(), n), Just(named)))
+        .prop_flat_map(move |(n, named)| {
+            let least = n.saturating_sub(others.len());
+            (least..=n.min(defaults.len()))
+                .prop_map(move |d| (d, n - d))
+                .prop_flat_map({
+                    let (defaults, others) = (defaults.clone(), others.clone());
+                    move |(d, e)| {
+                        (
+                            subsequence(defaults.clone(), d),
+                            subsequence(others.clone(), e),
+                        )
+                    }
+                })
+                .prop_map(|(mut slots, rest)| {
+                    slots.extend(rest);
+                    slots
+                })
+                .prop_map(move |slots| (slots, named.clone()))
+        })
         .prop_flat_map(move |(slots, named)| {
-            let slots: Vec<(usize, usize)> = slots.into_iter().collect();
             let n = slots.len();
             (
                 Just(slots).prop_shuffle(),
@@ -590,11 +609,11 @@ pub fn scenario_shaped(shape: &CatalogShape) -> BoxedStrategy<(Catalog, Request)
         .boxed()
 }
 
-/// The request's `service_tier`: mostly absent, otherwise any value, the ones that admit tier
-/// endpoints more often.
+/// The request's `service_tier`: absent half the time, otherwise any value, the ones that admit
+/// tier endpoints more often.
 pub fn service_tier() -> impl Strategy<Value = Option<ServiceTier>> {
     prop_oneof![
-        4 => Just(None),
+        8 => Just(None),
         2 => Just(Some(ServiceTier::Priority)),
         1 => Just(Some(ServiceTier::Fast)),
         2 => Just(Some(ServiceTier::Flex)),
@@ -605,18 +624,20 @@ pub fn service_tier() -> impl Strategy<Value = Option<ServiceTier>> {
 }
 
 /// Account settings over `catalog`'s slugs (SPEC section 7): each of `ignore`, `only`, `byok`,
-/// `sticky`, `default_sort`, `zdr` and `data_collection: deny` is set now and then, mostly
-/// alone, so that plans still route often.
+/// `sticky`, `default_sort`, `zdr` and `data_collection: deny` is set in one case out of 3 to 8
+/// (`byok` most often, the filters least), so that about a fifth of accounts set nothing, most
+/// set one or two things, and plans still route often.
 pub fn account(catalog: &Catalog) -> BoxedStrategy<Account> {
     let slug = slug(catalog);
-    let some = |n: u32| prop_oneof![3 => Just(false), n => Just(true)];
+    // Set in one case out of `n`.
+    let one_in = |n: u32| prop_oneof![n - 1 => Just(false), 1 => Just(true)];
     (
-        (vec(slug.clone(), 1..3), some(1)),
-        (vec(slug.clone(), 1..4), some(1)),
-        (vec(slug.clone(), 1..3), some(2)),
+        (vec(slug.clone(), 1..3), one_in(6)),
+        (vec(slug.clone(), 1..4), one_in(8)),
+        (vec(slug.clone(), 1..3), one_in(3)),
         prop_oneof![4 => Just(None), 1 => slug.prop_map(Some)],
-        (sort(), some(1)),
-        (some(1), some(1)),
+        (sort(), one_in(4)),
+        (one_in(8), one_in(8)),
     )
         .prop_map(
             |((ignore, has_ignore), (only, has_only), (byok, has_byok), sticky, sort, policy)| {
@@ -641,9 +662,14 @@ pub fn account(catalog: &Catalog) -> BoxedStrategy<Account> {
 /// A catalog with priority and flex endpoints ([`CatalogShape::tiers`]), a request for it with
 /// a [`service_tier`], and [`account`] settings: every input of SPEC section 7 at once.
 pub fn tiered_scenario() -> BoxedStrategy<(Catalog, Request, Account)> {
+    tiered_scenario_shaped(&CatalogShape::default())
+}
+
+/// [`tiered_scenario`] over catalogs of the given shape (with [`CatalogShape::tiers`] on).
+pub fn tiered_scenario_shaped(shape: &CatalogShape) -> BoxedStrategy<(Catalog, Request, Account)> {
     let shape = CatalogShape {
         tiers: true,
-        ..CatalogShape::default()
+        ..shape.clone()
     };
     catalog_shaped(&shape)
         .prop_flat_map(|catalog| {
