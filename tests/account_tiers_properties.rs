@@ -5,9 +5,10 @@
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
-use routesim::request::SortBy;
+use routesim::request::{Partition, ServiceTier, SortBy};
+use routesim::slug;
 use routesim::strategies;
-use routesim::{Account, Catalog, DataCollection, Error, Options, Request, Router, Tier};
+use routesim::{Account, Catalog, DataCollection, Error, Options, Reason, Request, Router, Tier};
 
 const PROVIDERS: [&str; 5] = ["alpha", "beta", "gamma", "delta", "eps"];
 
@@ -244,8 +245,10 @@ proptest! {
     }
 }
 
-/// Each model's BYOK attempts come before its shared attempts (a fallback model's own keys wait
-/// for the models before it), and only when the account has a key. The sticky endpoint, which
+/// Each model's BYOK attempts come before its shared attempts, and a fallback model's own keys
+/// wait for the models before it: unless `partition: "none"` pools them, models come in request
+/// order, each in one block. A BYOK attempt is an endpoint the account's `byok` names, and it
+/// comes again as shared capacity unless fallbacks are off. The sticky endpoint, which
 /// overtakes the later models' own keys, has its own property; it is left out here.
 fn check_byok_first(c: &Catalog, r: &Request, a: &Account, seed: u64) -> Result<(), TestCaseError> {
     let account = Account {
@@ -256,24 +259,70 @@ fn check_byok_first(c: &Catalog, r: &Request, a: &Account, seed: u64) -> Result<
         account,
         ..Options::default()
     };
-    if let Ok(router) = Router::compile(c, r, &options) {
-        let plan = router.plan(&mut Xoshiro256PlusPlus::seed_from_u64(seed));
-        for model in &c.models {
-            let mine: Vec<bool> = plan
-                .attempts
-                .iter()
-                .filter(|x| x.model == model.id)
-                .map(|x| x.byok)
-                .collect();
-            let shared = mine.iter().position(|&byok| !byok).unwrap_or(mine.len());
-            prop_assert!(
-                mine[shared..].iter().all(|&byok| !byok),
-                "{}: a BYOK attempt after a shared one",
-                model.id
-            );
+    let Ok(router) = Router::compile(c, r, &options) else {
+        return Ok(());
+    };
+    let plan = router.plan(&mut Xoshiro256PlusPlus::seed_from_u64(seed));
+    for model in &c.models {
+        let mine: Vec<bool> = plan
+            .attempts
+            .iter()
+            .filter(|x| x.model == model.id)
+            .map(|x| x.byok)
+            .collect();
+        let shared = mine.iter().position(|&byok| !byok).unwrap_or(mine.len());
+        prop_assert!(
+            mine[shared..].iter().all(|&byok| !byok),
+            "{}: a BYOK attempt after a shared one",
+            model.id
+        );
+    }
+    // The sort in force pools the models when its partition is `none`: the request's sort, else
+    // (without a tier's implied sort, a variant or `order`) the account's `default_sort`.
+    // `service_tier: flex` implies a sort only when an eligible flex endpoint exists: unsure.
+    let pooled = match r.provider.sort {
+        Some(sort) => sort.partition == Partition::None,
+        None => {
+            r.service_tier.is_some_and(|t| t == ServiceTier::Flex)
+                || (!matches!(
+                    r.service_tier,
+                    Some(ServiceTier::Priority | ServiceTier::Fast)
+                ) && r.sort().is_none()
+                    && r.provider.order.is_none()
+                    && a.default_sort
+                        .is_some_and(|s| s.partition == Partition::None))
         }
-        let byok = plan.attempts.iter().any(|x| x.byok);
-        prop_assert!(!byok || !a.byok.is_empty(), "BYOK without a key");
+    };
+    if !pooled {
+        let rank = |id: &str| r.models.iter().position(|m| m.id == id);
+        let ranks: Vec<Option<usize>> = plan.attempts.iter().map(|x| rank(&x.model)).collect();
+        prop_assert!(
+            ranks.windows(2).all(|w| w[0] <= w[1]),
+            "models out of request order: {:?}",
+            plan.attempts
+                .iter()
+                .map(|x| (&x.model, x.byok))
+                .collect::<Vec<_>>()
+        );
+    }
+    for x in plan.attempts.iter().filter(|x| x.byok) {
+        let model = c.model(&x.model).expect("attempts name catalog models");
+        let ep = model.endpoints.iter().find(|e| e.tag == x.endpoint);
+        let ep = ep.expect("attempts name catalog endpoints");
+        prop_assert!(
+            a.byok.iter().any(|s| slug::matches(s, ep)),
+            "{} is tried on an own key the account does not have",
+            ep.tag
+        );
+        let again = plan
+            .attempts
+            .iter()
+            .any(|y| !y.byok && y.model == x.model && y.endpoint == x.endpoint);
+        prop_assert!(
+            again || !r.provider.allow_fallbacks,
+            "{} does not come again as shared capacity",
+            ep.tag
+        );
     }
     Ok(())
 }
@@ -316,6 +365,53 @@ fn check_tier_admission(
                 Tier::Flex => st.as_deref() == Some("flex") || variant(SortBy::Price),
             };
         prop_assert!(admitted, "{} ({tier:?}) was not admitted", ep.tag);
+    }
+    // service_tier: flex on a model with flex endpoints tries those alone (and tier endpoints
+    // that `order` or `only` names by their exact tag).
+    if st.as_deref() == Some("flex") {
+        for x in &plan.attempts {
+            let model = c.model(&x.model).expect("attempts name catalog models");
+            if model.endpoints.iter().any(|e| e.tier == Some(Tier::Flex)) {
+                let ep = model.endpoints.iter().find(|e| e.tag == x.endpoint);
+                let tier = ep.and_then(|e| e.tier);
+                let named = p.order.iter().chain(&p.only).flatten();
+                let named = named.clone().any(|s| s.eq_ignore_ascii_case(&x.endpoint));
+                prop_assert!(
+                    tier == Some(Tier::Flex) || (tier.is_some() && named),
+                    "{} is tried under flex",
+                    x.endpoint
+                );
+            }
+        }
+    }
+    // And the converse: what `tier` keeps out, nothing admitted.
+    for x in &plan.excluded {
+        if let Reason::Tier { tier: None } = x.reason {
+            prop_assert!(
+                st.as_deref() == Some("flex"),
+                "{} left out of the default tier",
+                x.endpoint
+            );
+        }
+        if let Reason::Tier { tier: Some(tier) } = x.reason {
+            let named = p.order.iter().chain(&p.only).flatten();
+            let named = named.clone().any(|s| s.eq_ignore_ascii_case(&x.endpoint));
+            let variant = |v: SortBy| variants_on && r.models[0].variant == Some(v);
+            let asked = match tier {
+                Tier::Priority => {
+                    matches!(st.as_deref(), Some("priority" | "fast"))
+                        || variant(SortBy::Throughput)
+                }
+                Tier::Flex => st.as_deref() == Some("flex") || variant(SortBy::Price),
+            };
+            // service_tier: flex keeps out priority endpoints even when a variant asks for them.
+            let flex_only = st.as_deref() == Some("flex") && tier == Tier::Priority;
+            prop_assert!(
+                !named && (!asked || flex_only),
+                "{} ({tier:?}) was admitted but left out",
+                x.endpoint
+            );
+        }
     }
     Ok(())
 }
