@@ -234,6 +234,14 @@ proptest! {
         check_byok_first(&c, &r, &a, seed)?;
     }
 
+    /// The multi-model rules, which plain scenarios reach in about 1% of cases: every catalog
+    /// model in the request, and own keys for a provider of the last one.
+    #[test]
+    fn fallback_models_keys_wait_and_tiers_follow_the_first_variant((c, r, a) in fallback_scenarios(), seed: u64) {
+        check_byok_first(&c, &r, &a, seed)?;
+        check_tier_admission(&c, &r, &a, seed)?;
+    }
+
     #[test]
     fn library_scenarios_admit_tier_endpoints_only_when_asked((c, r, a) in strategies::tiered_scenario(), seed: u64) {
         check_tier_admission(&c, &r, &a, seed)?;
@@ -243,6 +251,34 @@ proptest! {
     fn library_scenarios_report_only_relaxations_that_route((c, r, a) in strategies::tiered_scenario()) {
         check_relaxations_route(&c, &r, &a)?;
     }
+}
+
+/// [`strategies::tiered_scenario`] with every catalog model in the request (`model` first, the
+/// rest as `models` fallbacks, keeping the first one's variant) and, when the last model has an
+/// endpoint, an own key for its provider.
+fn fallback_scenarios() -> impl Strategy<Value = (Catalog, Request, Account)> {
+    strategies::tiered_scenario().prop_map(|(c, mut r, mut a)| {
+        let variant = r.models.first().and_then(|m| m.variant);
+        r.models = c
+            .models
+            .iter()
+            .enumerate()
+            .map(|(i, m)| routesim::request::ModelRef {
+                id: m.id.clone(),
+                variant: if i == 0 { variant } else { None },
+                field: if i == 0 {
+                    "model".into()
+                } else {
+                    format!("models[{}]", i - 1)
+                },
+            })
+            .collect();
+        let last = c.models.last().and_then(|m| m.endpoints.first());
+        if let Some(ep) = last {
+            a.byok.push(ep.provider.clone());
+        }
+        (c, r, a)
+    })
 }
 
 /// Each model's BYOK attempts come before its shared attempts, and a fallback model's own keys
