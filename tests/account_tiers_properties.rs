@@ -133,33 +133,35 @@ fn account() -> impl Strategy<Value = Account> {
         })
 }
 
-/// Whether something in the request admits a tier endpoint with this tag and tier.
-fn admitted(request: &Request, tag: &str, tier: Tier) -> bool {
+/// Whether the request's `order` or `only` names this exact tag.
+fn named(request: &Request, tag: &str) -> bool {
     let p = &request.provider;
-    let named = p
-        .order
+    p.order
         .iter()
         .chain(&p.only)
         .flatten()
-        .any(|s| s.eq_ignore_ascii_case(tag));
-    let st = request
-        .service_tier
-        .map(|t| format!("{t:?}").to_lowercase());
-    let variants_on = p.order.is_none() && st.as_deref() != Some("default");
-    let variant = request.models[0]
-        .variant
-        .map(|v| format!("{v:?}").to_lowercase());
-    named
-        || match tier {
-            Tier::Priority => {
-                matches!(st.as_deref(), Some("priority" | "fast"))
-                    || (variants_on && variant.as_deref() == Some("throughput"))
-            }
-            Tier::Flex => {
-                st.as_deref() == Some("flex")
-                    || (variants_on && variant.as_deref() == Some("price"))
-            }
+        .any(|s| s.eq_ignore_ascii_case(tag))
+}
+
+/// Whether the request asks for a tier whatever the tags: `service_tier`, or the variant on
+/// `model` (as with the sort, for every model of the request) unless `order` or
+/// `service_tier: default` switches variants off.
+fn asked(request: &Request, tier: Tier) -> bool {
+    let st = request.service_tier;
+    let variants_on = request.provider.order.is_none() && st != Some(ServiceTier::Default);
+    let variant = |v: SortBy| variants_on && request.models[0].variant == Some(v);
+    match tier {
+        Tier::Priority => {
+            matches!(st, Some(ServiceTier::Priority | ServiceTier::Fast))
+                || variant(SortBy::Throughput)
         }
+        Tier::Flex => st == Some(ServiceTier::Flex) || variant(SortBy::Price),
+    }
+}
+
+/// Whether something in the request admits a tier endpoint with this tag and tier.
+fn admitted(request: &Request, tag: &str, tier: Tier) -> bool {
+    named(request, tag) || asked(request, tier)
 }
 
 proptest! {
@@ -176,31 +178,12 @@ proptest! {
 
     #[test]
     fn byok_attempts_precede_every_shared_attempt(c in catalog(), r in request(), a in account(), seed: u64) {
-        let options = Options { account: a.clone(), ..Options::default() };
-        if let Ok(router) = Router::compile(&c, &r, &options) {
-            let plan = router.plan(&mut Xoshiro256PlusPlus::seed_from_u64(seed));
-            let first_shared = plan.attempts.iter().position(|x| !x.byok).unwrap_or(plan.attempts.len());
-            prop_assert!(plan.attempts[first_shared..].iter().all(|x| !x.byok), "a BYOK attempt after a shared one");
-            for x in plan.attempts.iter().filter(|x| x.byok) {
-                prop_assert!(a.byok.iter().any(|s| s.eq_ignore_ascii_case(&x.provider)), "BYOK only for byok providers");
-                prop_assert!(plan.attempts.iter().any(|y| !y.byok && y.endpoint == x.endpoint) || !r.provider.allow_fallbacks,
-                    "the BYOK endpoint appears again as shared capacity");
-            }
-        }
+        check_byok_first(&c, &r, &a, seed)?;
     }
 
     #[test]
     fn an_unadmitted_tier_endpoint_never_appears(c in catalog(), r in request(), a in account(), seed: u64) {
-        let options = Options { account: a, ..Options::default() };
-        if let Ok(router) = Router::compile(&c, &r, &options) {
-            let plan = router.plan(&mut Xoshiro256PlusPlus::seed_from_u64(seed));
-            for x in &plan.attempts {
-                let ep = c.models[0].endpoints.iter().find(|e| e.tag == x.endpoint).expect("attempts come from the catalog");
-                if let Some(tier) = ep.tier {
-                    prop_assert!(admitted(&r, &ep.tag, tier), "{} ({tier:?}) was not admitted", ep.tag);
-                }
-            }
-        }
+        check_tier_admission(&c, &r, &a, seed)?;
     }
 
     #[test]
@@ -363,9 +346,9 @@ fn check_byok_first(c: &Catalog, r: &Request, a: &Account, seed: u64) -> Result<
     Ok(())
 }
 
-/// A tier endpoint is attempted only when its exact tag is in the request's `order` or `only`,
-/// `service_tier` admits its tier, or the variant on `model` does (unless `order` or
-/// `service_tier: default` switches variants off).
+/// A tier endpoint is attempted only when [`admitted`]; under `service_tier: flex` a model
+/// with flex endpoints tries only those; and conversely nothing left out with reason `tier`
+/// was admitted.
 fn check_tier_admission(
     c: &Catalog,
     r: &Request,
@@ -380,73 +363,44 @@ fn check_tier_admission(
         return Ok(());
     };
     let plan = router.plan(&mut Xoshiro256PlusPlus::seed_from_u64(seed));
-    let p = &r.provider;
-    let st = r.service_tier.map(|t| format!("{t:?}").to_lowercase());
-    let variants_on = p.order.is_none() && st.as_deref() != Some("default");
+    let flex = r.service_tier == Some(ServiceTier::Flex);
     for x in &plan.attempts {
         let model = c.model(&x.model).expect("attempts name catalog models");
         let ep = model.endpoints.iter().find(|e| e.tag == x.endpoint);
         let ep = ep.expect("attempts name catalog endpoints");
-        let Some(tier) = ep.tier else { continue };
-        let named = p.order.iter().chain(&p.only).flatten();
-        let named = named.clone().any(|s| s.eq_ignore_ascii_case(&ep.tag));
-        // As for the sort, only the variant on `model` counts, for every model of the request.
-        let variant = |v: SortBy| variants_on && r.models[0].variant == Some(v);
-        let admitted = named
-            || match tier {
-                Tier::Priority => {
-                    matches!(st.as_deref(), Some("priority" | "fast"))
-                        || variant(SortBy::Throughput)
-                }
-                Tier::Flex => st.as_deref() == Some("flex") || variant(SortBy::Price),
-            };
-        prop_assert!(admitted, "{} ({tier:?}) was not admitted", ep.tag);
-    }
-    // service_tier: flex on a model with flex endpoints tries those alone (and tier endpoints
-    // that `order` or `only` names by their exact tag).
-    if st.as_deref() == Some("flex") {
-        for x in &plan.attempts {
-            let model = c.model(&x.model).expect("attempts name catalog models");
-            if model.endpoints.iter().any(|e| e.tier == Some(Tier::Flex)) {
-                let ep = model.endpoints.iter().find(|e| e.tag == x.endpoint);
-                let tier = ep.and_then(|e| e.tier);
-                let named = p.order.iter().chain(&p.only).flatten();
-                let named = named.clone().any(|s| s.eq_ignore_ascii_case(&x.endpoint));
-                prop_assert!(
-                    tier == Some(Tier::Flex) || (tier.is_some() && named),
-                    "{} is tried under flex",
-                    x.endpoint
-                );
-            }
+        if let Some(tier) = ep.tier {
+            prop_assert!(
+                admitted(r, &ep.tag, tier),
+                "{} ({tier:?}) was not admitted",
+                ep.tag
+            );
+        }
+        // service_tier: flex on a model with flex endpoints tries those alone (and tier
+        // endpoints that `order` or `only` names by their exact tag).
+        if flex && model.endpoints.iter().any(|e| e.tier == Some(Tier::Flex)) {
+            prop_assert!(
+                ep.tier == Some(Tier::Flex) || (ep.tier.is_some() && named(r, &ep.tag)),
+                "{} is tried under flex",
+                ep.tag
+            );
         }
     }
     // And the converse: what `tier` keeps out, nothing admitted.
     for x in &plan.excluded {
-        if let Reason::Tier { tier: None } = x.reason {
-            prop_assert!(
-                st.as_deref() == Some("flex"),
-                "{} left out of the default tier",
-                x.endpoint
-            );
-        }
-        if let Reason::Tier { tier: Some(tier) } = x.reason {
-            let named = p.order.iter().chain(&p.only).flatten();
-            let named = named.clone().any(|s| s.eq_ignore_ascii_case(&x.endpoint));
-            let variant = |v: SortBy| variants_on && r.models[0].variant == Some(v);
-            let asked = match tier {
-                Tier::Priority => {
-                    matches!(st.as_deref(), Some("priority" | "fast"))
-                        || variant(SortBy::Throughput)
-                }
-                Tier::Flex => st.as_deref() == Some("flex") || variant(SortBy::Price),
-            };
-            // service_tier: flex keeps out priority endpoints even when a variant asks for them.
-            let flex_only = st.as_deref() == Some("flex") && tier == Tier::Priority;
-            prop_assert!(
-                !named && (!asked || flex_only),
-                "{} ({tier:?}) was admitted but left out",
-                x.endpoint
-            );
+        match x.reason {
+            Reason::Tier { tier: None } => {
+                prop_assert!(flex, "{} left out of the default tier", x.endpoint);
+            }
+            Reason::Tier { tier: Some(tier) } => {
+                // service_tier: flex keeps out priority endpoints even when a variant asks.
+                let kept = if flex && tier == Tier::Priority {
+                    !named(r, &x.endpoint)
+                } else {
+                    !admitted(r, &x.endpoint, tier)
+                };
+                prop_assert!(kept, "{} ({tier:?}) was admitted but left out", x.endpoint);
+            }
+            _ => {}
         }
     }
     Ok(())
