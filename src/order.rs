@@ -640,38 +640,33 @@ mod tests {
         }
     }
 
-    #[test]
-    fn light_weights_left_after_a_heavy_one_are_still_drawn_by_weight() {
-        // Weights 1, 1e-20 and 2e-20: once id 0 is taken, 1 and 2 must go 1:2, not price order.
-        let w = |id: u32| [1.0, 1e-20, 2e-20][id as usize];
+    /// Draws ids 0, 1, 2 with these weights 3,000 times; the share of plans with id 1 second.
+    fn share_of_1_second(weights: [f64; 3]) -> f64 {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(8);
-        let mut second_is_2 = 0;
         let n = 3000;
+        let mut second_is_1 = 0;
         for _ in 0..n {
             let mut ids = vec![0u32, 1, 2];
+            let w = |id: u32| weights[id as usize];
             draw_by(&mut rng, &mut ids, w, &mut Vec::new(), &mut |_, _| false);
-            second_is_2 += usize::from(ids[1] == 2);
+            second_is_1 += usize::from(ids[1] == 1);
         }
+        second_is_1 as f64 / n as f64
+    }
+
+    #[test]
+    fn light_weights_left_after_a_heavy_one_are_still_drawn_by_weight() {
+        // Weights 1, 2e-20 and 1e-20: once id 0 is taken, 1 and 2 must go 2:1, not price order.
         // Exact share 2/3; 5 standard errors of sqrt(2/9 / 3000) = 0.0086 is 0.043.
-        let share = second_is_2 as f64 / n as f64;
+        let share = share_of_1_second([1.0, 2e-20, 1e-20]);
         assert!((share - 2.0 / 3.0).abs() < 0.043, "{share}");
     }
 
     #[test]
     fn subnormal_weights_left_after_a_heavy_one_keep_their_odds() {
         // 2^-1073 and 2^-1074 (the smallest subnormals): once id 0 is taken, 1 and 2 go 2:1.
-        // Unscaled, u * total has one bit for them and gives 1:1.
-        let w = |id: u32| [1.0, f64::from_bits(2), f64::from_bits(1)][id as usize];
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(8);
-        let mut second_is_1 = 0;
-        let n = 3000;
-        for _ in 0..n {
-            let mut ids = vec![0u32, 1, 2];
-            draw_by(&mut rng, &mut ids, w, &mut Vec::new(), &mut |_, _| false);
-            second_is_1 += usize::from(ids[1] == 1);
-        }
-        // Exact share 2/3; 5 standard errors of sqrt(2/9 / 3000) = 0.0086 is 0.043.
-        let share = second_is_1 as f64 / n as f64;
+        // Unscaled, u * total has one bit for them and gives 1:1. Tolerance as above.
+        let share = share_of_1_second([1.0, f64::from_bits(2), f64::from_bits(1)]);
         assert!((share - 2.0 / 3.0).abs() < 0.043, "{share}");
     }
 
