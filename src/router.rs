@@ -45,8 +45,6 @@ pub struct Target {
     /// An attempt on the account's own key (BYOK); the same endpoint appears again later as a
     /// shared-capacity attempt.
     pub byok: bool,
-    /// Inverse-square weight within its segment, relative to the segment's cheapest endpoint.
-    weight: f64,
 }
 
 /// A caller-owned buffer that plans are drawn into; reuse it to draw without allocating.
@@ -87,7 +85,12 @@ enum Row {
 enum FirstPick {
     Fixed(u32),
     Uniform(Vec<u32>),
-    Cumulative { ids: Vec<u32>, cdf: Vec<f64> },
+    /// `weights[i]` weighs `ids[i]`; `cdf` is their running sum.
+    Cumulative {
+        ids: Vec<u32>,
+        weights: Vec<f64>,
+        cdf: Vec<f64>,
+    },
 }
 
 impl FirstPick {
@@ -95,7 +98,7 @@ impl FirstPick {
         match self {
             FirstPick::Fixed(id) => *id,
             FirstPick::Uniform(ids) => ids[order::index(rng, ids.len())],
-            FirstPick::Cumulative { ids, cdf } => {
+            FirstPick::Cumulative { ids, cdf, .. } => {
                 let total = cdf[cdf.len() - 1];
                 let r = order::unit(rng) * total;
                 let i = cdf.partition_point(|&c| c <= r).min(ids.len() - 1);
@@ -205,7 +208,6 @@ impl Router {
                             latency: ep.latency.and_then(|l| l.p50),
                             first_probability: 0.0,
                             byok: false,
-                            weight: 0.0,
                         });
                         rows.push(Row::Eligible(id));
                         pool.push(id);
@@ -317,15 +319,7 @@ impl Router {
 
         let mut longest_segment = 0;
         for seg in compiled.iter().flat_map(|(segments, _)| segments) {
-            if let Segment::Weighted {
-                free,
-                priced,
-                weights,
-            } = seg
-            {
-                for (&id, &w) in priced.iter().zip(weights.as_slice()) {
-                    targets[id as usize].weight = w;
-                }
+            if let Segment::Weighted { free, priced, .. } = seg {
                 longest_segment = longest_segment.max(free.len() + priced.len());
             }
         }
@@ -334,11 +328,11 @@ impl Router {
             return Err(unroutable(&models, rows, warnings));
         };
         set_first_probabilities(first_segment, &mut targets);
-        let first = first_pick(first_segment, &targets);
+        let first = first_pick(first_segment);
         let groups = compiled
             .into_iter()
             .map(|(segments, first_only)| match segments.first() {
-                Some(seg) if first_only => Group::FirstOnly(first_pick(seg, &targets)),
+                Some(seg) if first_only => Group::FirstOnly(first_pick(seg)),
                 _ => Group::Segments(segments),
             })
             .collect();
@@ -485,18 +479,21 @@ impl Router {
     /// cut to its first attempt (`allow_fallbacks: false` without `order`) with the mean of
     /// `fail` over that draw.
     pub fn all_fail_probability(&self, fail: impl Fn(u32) -> f64) -> f64 {
-        let weight = |id: &u32| self.targets[*id as usize].weight;
-        let mean = |ids: &[u32], w: &dyn Fn(&u32) -> f64| {
-            let total: f64 = ids.iter().map(w).sum();
-            ids.iter().map(|id| w(id) / total * fail(*id)).sum::<f64>()
+        // The mean of `fail` over ids drawn with these weights.
+        let mean = |ids: &[u32], weights: &[f64]| {
+            let total: f64 = weights.iter().sum();
+            ids.iter()
+                .zip(weights)
+                .map(|(&id, w)| w / total * fail(id))
+                .sum::<f64>()
         };
         let group = |g: &Group| match g {
             Group::Segments(segments) => {
                 segments.iter().flat_map(Segment::ids).map(&fail).product()
             }
             Group::FirstOnly(FirstPick::Fixed(id)) => fail(*id),
-            Group::FirstOnly(FirstPick::Uniform(ids)) => mean(ids, &|_| 1.0),
-            Group::FirstOnly(FirstPick::Cumulative { ids, .. }) => mean(ids, &weight),
+            Group::FirstOnly(FirstPick::Uniform(ids)) => mean(ids, &vec![1.0; ids.len()]),
+            Group::FirstOnly(FirstPick::Cumulative { ids, weights, .. }) => mean(ids, weights),
         };
         self.groups.iter().map(group).product()
     }
@@ -796,31 +793,36 @@ fn set_first_probabilities(segment: &Segment, targets: &mut [Target]) {
                 targets[id as usize].first_probability = p;
             }
         }
-        Segment::Weighted { priced, .. } => {
-            let total: f64 = priced.iter().map(|&id| targets[id as usize].weight).sum();
-            for &id in priced {
-                let t = &mut targets[id as usize];
-                t.first_probability = t.weight / total;
+        Segment::Weighted {
+            priced, weights, ..
+        } => {
+            let total: f64 = weights.as_slice().iter().sum();
+            for (&id, &w) in priced.iter().zip(weights.as_slice()) {
+                targets[id as usize].first_probability = w / total;
             }
         }
     }
 }
 
 /// How to draw the first attempt of a segment alone: a cumulative table over the weights.
-fn first_pick(segment: &Segment, targets: &[Target]) -> FirstPick {
+fn first_pick(segment: &Segment) -> FirstPick {
     match segment {
         Segment::Fixed(ids) => FirstPick::Fixed(ids[0]),
         Segment::Weighted { free, .. } if !free.is_empty() => FirstPick::Uniform(free.clone()),
-        Segment::Weighted { priced, .. } => {
-            let cdf = priced
+        Segment::Weighted {
+            priced, weights, ..
+        } => {
+            let weights = weights.as_slice().to_vec();
+            let cdf = weights
                 .iter()
-                .scan(0.0, |acc, &id| {
-                    *acc += targets[id as usize].weight;
+                .scan(0.0, |acc, &w| {
+                    *acc += w;
                     Some(*acc)
                 })
                 .collect();
             FirstPick::Cumulative {
                 ids: priced.clone(),
+                weights,
                 cdf,
             }
         }
