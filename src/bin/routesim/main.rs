@@ -84,19 +84,32 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::ClosedPipe) => ExitCode::SUCCESS,
+        Err(Failure::Output(err)) => {
+            let _ = writeln!(
+                io::stderr(),
+                "routesim: error: cannot write the output: {err}"
+            );
+            ExitCode::FAILURE
+        }
         Err(Failure::Routing(err, json)) => report(&err, json),
     }
 }
 
 enum Failure {
     Routing(Error, bool),
+    /// stdout was closed by its reader (`| head`): end quietly, exit 0.
     ClosedPipe,
+    /// Any other failure to write the output (a full disk, ...): exit 1.
+    Output(io::Error),
 }
 
 impl From<io::Error> for Failure {
-    fn from(_: io::Error) -> Failure {
-        // Only stdout writes reach here: a closed pipe (`| head`) ends quietly.
-        Failure::ClosedPipe
+    fn from(err: io::Error) -> Failure {
+        // Only stdout writes reach here.
+        match err.kind() {
+            io::ErrorKind::BrokenPipe => Failure::ClosedPipe,
+            _ => Failure::Output(err),
+        }
     }
 }
 
