@@ -143,7 +143,7 @@ fn request(text: &str) -> Request {
     Request::parse(text).expect("benchmark requests are valid")
 }
 
-fn router(catalog: &Catalog, text: &str) -> Router {
+fn router<'c>(catalog: &'c Catalog, text: &str) -> Router<'c> {
     Router::compile(catalog, &request(text), &Options::default())
         .expect("every benchmark request routes on every generated catalog")
 }
@@ -208,7 +208,8 @@ fn plan(c: &mut Criterion) {
 fn first(c: &mut Criterion) {
     let mut group = c.benchmark_group("first");
     for n in SIZES {
-        let router = router(&single_model(n), REQUESTS[0].1);
+        let catalog = single_model(n);
+        let router = router(&catalog, REQUESTS[0].1);
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(DRAW_SEED);
         group.bench_function(BenchmarkId::new(format!("n{n}"), "load_balance"), |b| {
             b.iter(|| black_box(router.first(&mut rng)))
@@ -245,7 +246,7 @@ fn large_catalog() -> Value {
                         "max_completion_tokens".into(),
                         json!(ep.max_completion_tokens),
                     );
-                    let params: Vec<&str> = routesim::catalog::PARAMETERS
+                    let params: Vec<&str> = routesim::PARAMETERS
                         .iter()
                         .copied()
                         .filter(|p| ep.supported_parameters.is_some_and(|s| s.contains_name(p)))

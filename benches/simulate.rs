@@ -6,7 +6,7 @@
 //! figure even when other processes share the cores.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use routesim::simulate::{self, CHUNK, Settings, Simulation};
+use routesim::{self, SIMULATION_CHUNK as CHUNK, Settings, Simulation};
 use routesim::{Catalog, Options, Request, Router};
 use std::hint::black_box;
 use std::time::Duration;
@@ -45,7 +45,7 @@ const CASES: [(&str, &str); 3] = [
 /// One chunk of requests with a fresh seed, checked so that the work cannot be optimized away.
 fn one_chunk(router: &Router, settings: &mut Settings) -> Simulation {
     settings.seed = settings.seed.wrapping_add(1);
-    let sim = simulate::simulate(router, black_box(settings));
+    let sim = routesim::simulate(router, black_box(settings));
     let served: f64 = sim.served.iter().map(|s| s.share).sum();
     assert!(
         (served + sim.failed_share - 1.0).abs() < 1e-9,

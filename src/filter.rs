@@ -2,22 +2,23 @@
 //! spec's fixed order (SPEC section 4). Never reorders, never reads files.
 
 use crate::account::Account;
-use crate::catalog::{DataCollection, Endpoint, Model, Parameters, Tier};
-use crate::plan::Reason;
-use crate::request::{Request, ServiceTier, SortBy};
+use crate::catalog::{DataCollection, Endpoint, Model, Parameters, Quantization, Tier};
+use crate::request::Request;
+use crate::resolve::Resolved;
 use crate::slug::{self, SlugSet};
 
 /// Checks one model's endpoints against the request.
 ///
 /// Returns one entry per endpoint, in catalog order: `None` when eligible, otherwise the first
 /// failing reason. Warnings (a soft preference nobody supports) are pushed to `warnings`.
-pub fn filter_model(
+pub(crate) fn filter_model(
     model: &Model,
     request: &Request,
-    account: &Account,
+    resolved: &Resolved,
     warnings: &mut Vec<String>,
 ) -> Vec<Option<Reason>> {
-    let tiers = Admission::new(model, request);
+    let account = resolved.account();
+    let tiers = resolved.admission(model);
     let ignore: Vec<String> = request
         .provider
         .ignore
@@ -34,9 +35,10 @@ pub fn filter_model(
         .endpoints
         .iter()
         .map(|ep| {
-            tiers
-                .check(ep, request)
-                .or_else(|| hard_filters(ep, request, account, &lists))
+            if !tiers.admits(ep) {
+                return Some(Reason::Tier { tier: ep.tier });
+            }
+            hard_filters(ep, request, account, &lists)
         })
         .collect();
     if !request.provider.require_parameters {
@@ -56,53 +58,6 @@ struct Lists<'a> {
     account_only: Option<SlugSet<'a>>,
     /// The request's `ignore` followed by the account's.
     ignore: SlugSet<'a>,
-}
-
-/// Which service-tier endpoints a request admits (SPEC section 7).
-struct Admission {
-    priority: bool,
-    flex: bool,
-    /// `service_tier: "flex"` on a model that has flex endpoints: only those.
-    flex_only: bool,
-}
-
-impl Admission {
-    fn new(model: &Model, request: &Request) -> Admission {
-        let tier = request.service_tier;
-        // `order` and an explicit default tier switch off the variants' admission.
-        let variant = match (&request.provider.order, tier) {
-            (None, t) if t != Some(ServiceTier::Default) => {
-                request.models.first().and_then(|m| m.variant)
-            }
-            _ => None,
-        };
-        Admission {
-            priority: matches!(tier, Some(ServiceTier::Priority | ServiceTier::Fast))
-                || variant == Some(SortBy::Throughput),
-            flex: tier == Some(ServiceTier::Flex) || variant == Some(SortBy::Price),
-            flex_only: tier == Some(ServiceTier::Flex)
-                && model.endpoints.iter().any(|ep| ep.tier == Some(Tier::Flex)),
-        }
-    }
-
-    /// `Some(Reason::Tier)` when the endpoint's tier keeps it out.
-    fn check(&self, ep: &Endpoint, request: &Request) -> Option<Reason> {
-        let prefs = &request.provider;
-        let named = || {
-            prefs
-                .order
-                .iter()
-                .chain(&prefs.only)
-                .flatten()
-                .any(|s| s.trim().eq_ignore_ascii_case(&ep.tag))
-        };
-        let admitted = match ep.tier {
-            None => !self.flex_only,
-            Some(Tier::Flex) => self.flex || named(),
-            Some(Tier::Priority) => (self.priority && !self.flex_only) || named(),
-        };
-        (!admitted).then_some(Reason::Tier { tier: ep.tier })
-    }
 }
 
 /// The hard filters, in order: only, ignore, quantizations, data_collection, zdr, distillable,
@@ -251,7 +206,7 @@ fn soft_preference(
 /// Warnings for `order`, `only` and `ignore` entries that match no endpoint of the model, each
 /// with the nearest slug as a suggestion. Past [`MAX_SLUG_WARNINGS`] per list, one line counts
 /// the rest, so that a list of thousands of slugs costs neither seconds nor pages.
-pub fn slug_warnings(model: &Model, request: &Request, warnings: &mut Vec<String>) {
+pub(crate) fn slug_warnings(model: &Model, request: &Request, warnings: &mut Vec<String>) {
     let prefs = &request.provider;
     let lists = [
         ("order", prefs.order.as_deref()),
@@ -314,7 +269,189 @@ pub fn slug_warnings(model: &Model, request: &Request, warnings: &mut Vec<String
 }
 
 /// How many unmatched slugs of one list get a warning of their own.
-pub const MAX_SLUG_WARNINGS: usize = 10;
+pub(crate) const MAX_SLUG_WARNINGS: usize = 10;
+
+/// Why an endpoint was left out: the first failing filter in the spec's order (SPEC section 4).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reason {
+    /// A service-tier endpoint nothing admitted, or a default-tier endpoint under
+    /// `service_tier: "flex"` when the model has flex endpoints.
+    Tier {
+        /// The endpoint's tier (`None` for the default tier).
+        tier: Option<Tier>,
+    },
+    /// `only` is set and names none of this endpoint's slugs.
+    NotInOnly,
+    /// `ignore` names it.
+    Ignored {
+        /// The matching `ignore` entry.
+        slug: String,
+    },
+    /// Its quantization is not in `quantizations`.
+    Quantization {
+        /// The endpoint's level.
+        level: Quantization,
+    },
+    /// `data_collection: deny` and the endpoint may collect data.
+    DataCollection,
+    /// `zdr: true` and the endpoint is not ZDR.
+    Zdr,
+    /// `enforce_distillable_text: true` and the endpoint is not distillable.
+    Distillable,
+    /// A price is above a `max_price` ceiling.
+    MaxPrice {
+        /// `prompt`, `completion`, `request` or `image`.
+        field: &'static str,
+        /// The ceiling.
+        limit: f64,
+        /// The endpoint's price.
+        price: f64,
+    },
+    /// The endpoint's `max_completion_tokens` is below the request's `max_tokens`.
+    MaxTokens {
+        /// The endpoint's limit.
+        limit: u64,
+        /// The request's `max_tokens`.
+        requested: u64,
+    },
+    /// Prompt estimate plus `max_tokens` does not fit the context window.
+    ContextLength {
+        /// The endpoint's context window.
+        context_length: u64,
+        /// Tokens the request needs.
+        needed: u64,
+    },
+    /// `require_parameters: true` and the endpoint lacks some (or its support is unknown).
+    RequireParameters {
+        /// The parameters it lacks; empty when its support is unknown.
+        missing: Vec<&'static str>,
+    },
+    /// The request has `tools` and other endpoints support them while this one does not.
+    Tools,
+    /// The request has `response_format` and other endpoints support it while this one does not.
+    ResponseFormat,
+    /// `allow_fallbacks: false` cut it: not named by `order`, or not the first choice.
+    FallbacksDisabled {
+        /// True when `order` is set and does not name it.
+        has_order: bool,
+    },
+}
+
+impl Reason {
+    /// The stable snake_case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Reason::Tier { .. } => "tier",
+            Reason::NotInOnly => "not_in_only",
+            Reason::Ignored { .. } => "ignored",
+            Reason::Quantization { .. } => "quantization",
+            Reason::DataCollection => "data_collection",
+            Reason::Zdr => "zdr",
+            Reason::Distillable => "distillable",
+            Reason::MaxPrice { .. } => "max_price",
+            Reason::MaxTokens { .. } => "max_tokens",
+            Reason::ContextLength { .. } => "context_length",
+            Reason::RequireParameters { .. } => "require_parameters",
+            Reason::Tools => "tools",
+            Reason::ResponseFormat => "response_format",
+            Reason::FallbacksDisabled { .. } => "fallbacks_disabled",
+        }
+    }
+
+    /// Position of this filter in the spec's order; later stages have larger numbers.
+    pub fn stage(&self) -> u8 {
+        match self {
+            Reason::Tier { .. } => 0,
+            Reason::NotInOnly => 1,
+            Reason::Ignored { .. } => 2,
+            Reason::Quantization { .. } => 3,
+            Reason::DataCollection => 4,
+            Reason::Zdr => 5,
+            Reason::Distillable => 6,
+            Reason::MaxPrice { .. } => 7,
+            Reason::MaxTokens { .. } => 8,
+            Reason::ContextLength { .. } => 9,
+            Reason::RequireParameters { .. } => 10,
+            Reason::Tools => 11,
+            Reason::ResponseFormat => 12,
+            Reason::FallbacksDisabled { .. } => 13,
+        }
+    }
+
+    /// Whether this is a data-policy filter (availability class `privacy_restricted`).
+    pub fn is_privacy(&self) -> bool {
+        matches!(
+            self,
+            Reason::DataCollection | Reason::Zdr | Reason::Distillable
+        )
+    }
+
+    /// One human sentence with the facts.
+    pub fn detail(&self) -> String {
+        match self {
+            Reason::Tier { tier: Some(tier) } => format!(
+                "{}-tier endpoint not admitted: name its tag in order or only, or set service_tier",
+                tier.as_str()
+            ),
+            Reason::Tier { tier: None } => {
+                "service_tier is flex and the model has flex endpoints".into()
+            }
+            Reason::NotInOnly => {
+                "provider.only (or the account's allowed providers) does not name this endpoint".into()
+            }
+            Reason::Ignored { slug } => {
+                format!("provider.ignore (or the account's ignore list) names it ({slug:?})")
+            }
+            Reason::Quantization { level } => format!(
+                "quantization {} is not in provider.quantizations",
+                level.as_str()
+            ),
+            Reason::DataCollection => {
+                "data_collection is deny and this endpoint may store or train on prompts"
+                    .into()
+            }
+            Reason::Zdr => "zdr is on and this endpoint is not zero data retention".into(),
+            Reason::Distillable => {
+                "provider.enforce_distillable_text is true and this endpoint's output is not distillable"
+                    .into()
+            }
+            Reason::MaxPrice {
+                field,
+                limit,
+                price,
+            } => format!("{field} price {price} is above provider.max_price.{field} {limit}"),
+            Reason::MaxTokens { limit, requested } => format!(
+                "max_completion_tokens {limit} is below the requested max_tokens {requested}"
+            ),
+            Reason::ContextLength {
+                context_length,
+                needed,
+            } => format!(
+                "context_length {context_length} is smaller than the {needed} tokens the request needs"
+            ),
+            Reason::RequireParameters { missing } if missing.is_empty() => {
+                "provider.require_parameters is true and this endpoint's supported parameters are unknown"
+                    .into()
+            }
+            Reason::RequireParameters { missing } => format!(
+                "provider.require_parameters is true and this endpoint does not support {}",
+                missing.join(", ")
+            ),
+            Reason::Tools => {
+                "the request has tools and other endpoints of the model support them".into()
+            }
+            Reason::ResponseFormat => {
+                "the request has response_format and other endpoints of the model support it".into()
+            }
+            Reason::FallbacksDisabled { has_order: true } => {
+                "provider.allow_fallbacks is false and provider.order does not name it".into()
+            }
+            Reason::FallbacksDisabled { has_order: false } => {
+                "provider.allow_fallbacks is false and it was not the first choice".into()
+            }
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -334,12 +471,9 @@ models:
         let catalog = Catalog::parse(CATALOG).unwrap();
         let request = Request::parse(request).unwrap();
         let mut warnings = Vec::new();
-        let verdicts = filter_model(
-            &catalog.models[0],
-            &request,
-            &Account::default(),
-            &mut warnings,
-        );
+        let options = crate::resolve::Options::default();
+        let resolved = Resolved::new(&request, &options);
+        let verdicts = filter_model(&catalog.models[0], &request, &resolved, &mut warnings);
         (
             verdicts
                 .iter()

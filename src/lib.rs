@@ -2,9 +2,23 @@
 //! send it: the ordered fallback list of provider endpoints, with the reason every other
 //! endpoint was left out and the exact probability of each being tried first.
 //!
-//! The pipeline, one module per step: [`catalog`] (endpoint metadata) -> [`request`] (the body
-//! and its `provider` preferences, with [`account`] settings beside it) -> [`filter`] (eligibility) -> [`order`] (load balancing,
-//! sorts, demotion) -> [`router`] (compiled once, draws plans) -> [`plan`] (the output).
+//! The pipeline, one private module per step, its public types re-exported here:
+//!
+//! | step | module | what it does |
+//! |---|---|---|
+//! | catalog | `catalog/` | validated endpoint table ([`Catalog`], [`Endpoint`]); raw YAML and OpenRouter listing shapes kept apart |
+//! | request | `request.rs`, `account.rs` | the body and its `provider` object ([`Request`]), account settings ([`Account`]) |
+//! | resolve | `resolve.rs` | request + account ([`Options`]) -> the sort in force, leading tier, sticky endpoint, tier admission |
+//! | filter | `filter.rs` | eligibility in the spec's fixed order; owns [`Reason`]; never reorders |
+//! | order | `order/` | uptime bands and base ordering, strict sorts, the weighted run |
+//! | compile | `compile.rs` | catalog + resolved request -> [`Router`]: parts, own keys, sticky |
+//! | router | `router.rs` | the compiled router; draws plans into a [`PlanBuf`] without allocating |
+//! | plan | `plan.rs` | [`Plan`], [`Attempt`], [`Exclusion`]: the JSON contract |
+//! | explain | `explain.rs` | availability classes and relaxation hints of an [`Unroutable`] request |
+//! | simulate | `simulate.rs` | Monte Carlo over a compiled router ([`simulate()`]) |
+//!
+//! Randomness comes only from the generator the caller passes in (`rng.rs` holds the two
+//! primitives the engine draws with), so a seed reproduces a plan exactly.
 //!
 //! ```
 //! use rand::SeedableRng;
@@ -26,17 +40,22 @@
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+#![warn(missing_debug_implementations, unreachable_pub)]
 
-pub mod catalog;
-pub mod request;
-pub mod account;
-pub mod slug;
-pub mod filter;
-pub mod order;
-pub mod router;
-pub mod plan;
-pub mod simulate;
-pub mod error;
+mod catalog;
+mod request;
+mod account;
+mod resolve;
+mod slug;
+mod filter;
+mod order;
+mod rng;
+mod compile;
+mod router;
+mod plan;
+mod explain;
+mod simulate;
+mod error;
 #[cfg(feature = "proptest")]
 pub mod strategies;
 mod yaml;
@@ -45,13 +64,19 @@ pub use account::Account;
 pub use catalog::{
     Catalog, DataCollection, Endpoint, Model, Parameters, Percentiles, Pricing, Quantization, Tier,
 };
+pub use catalog::{MAX_CATALOG_BYTES, PARAMETERS};
 pub use error::{AvailabilityCode, Error, Relaxation, Unroutable};
+pub use filter::Reason;
 pub use order::{Band, Bands};
-pub use plan::{Attempt, Exclusion, Plan, Reason, Strategy};
+pub use plan::{Attempt, Exclusion, Plan, Strategy};
+pub use request::MAX_REQUEST_BYTES;
 pub use request::{
     MaxPrice, ModelRef, Partition, Preferences, Request, ServiceTier, Sort, SortBy, UsageEstimate,
 };
-pub use router::{Options, PlanBuf, Router, Target};
+pub use resolve::Options;
+pub use router::{PlanBuf, Router, Target};
+pub use simulate::CHUNK as SIMULATION_CHUNK;
+pub use simulate::{DEFAULT_USAGE, Served, Settings, Simulation, simulate, simulate_with_progress};
 pub use yaml::{ALIAS_EXPANSION_BUDGET, MAX_FLOW_DEPTH, ParseError};
 
 use rand::Rng;

@@ -18,7 +18,6 @@ use crate::router::{PlanBuf, Router};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
-use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Token counts assumed for costs when the request has no `usage_estimate`: 1000 prompt and
@@ -49,8 +48,8 @@ impl Settings {
     ///
     /// ```
     /// let request = routesim::Request::parse(r#"{"model": "m"}"#).unwrap();
-    /// let settings = routesim::simulate::Settings::new(&request, 1000, 7);
-    /// assert_eq!(settings.usage, routesim::simulate::DEFAULT_USAGE);
+    /// let settings = routesim::Settings::new(&request, 1000, 7);
+    /// assert_eq!(settings.usage, routesim::DEFAULT_USAGE);
     /// assert!(settings.usage_assumed);
     /// ```
     pub fn new(request: &Request, requests: u64, seed: u64) -> Settings {
@@ -115,7 +114,7 @@ pub struct Served {
 ///     "models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 1 }, uptime: 0.9 }\n").unwrap();
 /// let request = routesim::Request::parse(r#"{"model": "m"}"#).unwrap();
 /// let router = routesim::Router::compile(&catalog, &request, &routesim::Options::default()).unwrap();
-/// let sim = routesim::simulate::simulate(&router, &routesim::simulate::Settings::new(&request, 10_000, 1));
+/// let sim = routesim::simulate(&router, &routesim::Settings::new(&request, 10_000, 1));
 /// assert!((sim.exact_failed_share - 0.1).abs() < 1e-12, "one endpoint: fails as often as it is down");
 /// assert!((sim.served[0].share - 0.9).abs() < 0.02);
 /// ```
@@ -175,7 +174,7 @@ fn chunk_rng(seed: u64, chunk: u64) -> Xoshiro256PlusPlus {
 /// Per-target success thresholds, so that an attempt costs one comparison (and no draw at all
 /// when uptime is 0 or 1).
 struct Walk<'r> {
-    router: &'r Router,
+    router: &'r Router<'r>,
     /// An attempt succeeds when the top 53 bits of a draw are below this: `uptime * 2^53`.
     threshold: Vec<u64>,
 }
@@ -267,11 +266,11 @@ fn summarize(router: &Router, settings: &Settings, tally: &Tally) -> Simulation 
             continue;
         }
         if t.latency.is_none() {
-            no_latency.push(t.endpoint.as_str());
+            no_latency.push(t.endpoint);
         }
         served.push(Served {
-            model: t.model.clone(),
-            endpoint: t.endpoint.clone(),
+            model: t.model.to_string(),
+            endpoint: t.endpoint.to_string(),
             share: share(tally.served[id]),
             first_share: share(tally.first[id]),
             exact_first_share: t.first_probability,
@@ -319,107 +318,9 @@ fn summarize(router: &Router, settings: &Settings, tally: &Tally) -> Simulation 
     }
 }
 
-/// Width of a full bar (100% of requests) in terminal columns.
-const BAR_WIDTH: usize = 40;
-
-/// A horizontal bar of `share` of [`BAR_WIDTH`] columns, in eighths of a column.
-fn bar(share: f64) -> String {
-    const EIGHTHS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
-    let eighths = (share.clamp(0.0, 1.0) * (BAR_WIDTH * 8) as f64).round() as usize;
-    let mut s = "█".repeat(eighths / 8);
-    if eighths % 8 > 0 {
-        s.push(EIGHTHS[eighths % 8]);
-    }
-    s
-}
-
-impl fmt::Display for Simulation {
-    /// The readable report printed by `routesim simulate` without `--json`: a table with the
-    /// exact values beside the sampled ones, then a bar chart of traffic share.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let multi_model = self.served.iter().any(|s| s.model != self.served[0].model);
-        let name = |s: &Served| {
-            let own_key = if s.byok { " (byok)" } else { "" };
-            if multi_model {
-                format!("{}  {}{own_key}", s.model, s.endpoint)
-            } else {
-                format!("{}{own_key}", s.endpoint)
-            }
-        };
-        let width = self
-            .served
-            .iter()
-            .map(|s| name(s).chars().count())
-            .chain(["endpoint".len(), "failed everywhere".len()])
-            .max()
-            .unwrap_or(0);
-        // Tiny exact odds (say 7e-14) would read as 0.000%: show those in scientific notation.
-        let pct = |x: f64| match x * 100.0 {
-            p if p > 0.0 && p < 0.0005 => format!("{p:.1e}%"),
-            p => format!("{p:.3}%"),
-        };
-        writeln!(
-            f,
-            "  {:<width$}  {:>9}  {:>9}  {:>11}",
-            "endpoint", "served", "first", "exact first"
-        )?;
-        for s in &self.served {
-            writeln!(
-                f,
-                "  {:<width$}  {:>9}  {:>9}  {:>11}",
-                name(s),
-                pct(s.share),
-                pct(s.first_share),
-                pct(s.exact_first_share)
-            )?;
-        }
-        writeln!(
-            f,
-            "  {:<width$}  {:>9}  {:>9}  {:>11}",
-            "failed everywhere",
-            pct(self.failed_share),
-            "",
-            format!("exact {}", pct(self.exact_failed_share))
-        )?;
-        writeln!(f, "\ntraffic share (full bar = 100% of requests)")?;
-        let rows = self
-            .served
-            .iter()
-            .map(|s| (name(s), s.share))
-            .chain([("failed everywhere".to_string(), self.failed_share)]);
-        for (label, share) in rows {
-            writeln!(
-                f,
-                "  {label:<width$}  {:<BAR_WIDTH$}  {:>8}",
-                bar(share),
-                pct(share)
-            )?;
-        }
-        writeln!(f, "\nmean attempts per request   {:.4}", self.mean_attempts)?;
-        writeln!(f, "mean cost per request       ${:.6}", self.mean_cost)?;
-        writeln!(f, "mean time to first token    {:.4} s", self.mean_latency)?;
-        for note in &self.notes {
-            writeln!(f, "note: {note}")?;
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bars_are_proportional_in_eighths_of_a_column() {
-        assert_eq!(bar(0.0), "");
-        assert_eq!(
-            bar(1.0).chars().count(),
-            BAR_WIDTH,
-            "a full bar is BAR_WIDTH wide"
-        );
-        assert_eq!(bar(0.5), "█".repeat(BAR_WIDTH / 2));
-        assert_eq!(bar(1.0 / 320.0), "▏", "one eighth of a column is visible");
-    }
 
     #[test]
     fn chunks_of_neighbouring_seeds_are_distinct() {

@@ -7,7 +7,7 @@
 use crate::catalog::Endpoint;
 
 /// Lower-cases and turns spaces into hyphens: "Amazon Bedrock" -> "amazon-bedrock".
-pub fn normalize(slug: &str) -> String {
+pub(crate) fn normalize(slug: &str) -> String {
     normalized_chars(slug).collect()
 }
 
@@ -23,24 +23,33 @@ fn normalized_chars(slug: &str) -> impl Iterator<Item = char> + '_ {
 }
 
 /// Whether `slug` names an endpoint rather than a provider.
-pub fn is_endpoint_slug(slug: &str) -> bool {
+pub(crate) fn is_endpoint_slug(slug: &str) -> bool {
     slug.contains('/')
 }
 
-/// Whether `slug` (from `order`, `only` or `ignore`) matches endpoint `ep`. A provider slug
-/// never matches a service-tier endpoint (`openai/priority`): only its exact tag does.
-///
-/// ```
-/// use routesim::slug::matches;
-/// let yaml = "models:\n  - id: m\n    endpoints:\n      - provider: deepinfra\n        provider_name: DeepInfra\n        tag: deepinfra/turbo\n        pricing: { prompt: 1, completion: 1 }\n";
-/// let catalog = routesim::Catalog::parse(yaml).unwrap();
-/// let turbo = &catalog.models[0].endpoints[0];
-/// assert!(matches("deepinfra", turbo));
-/// assert!(matches("DeepInfra", turbo));
-/// assert!(matches("DeepInfra/Turbo", turbo));
-/// assert!(!matches("deepinfra/fp8", turbo));
-/// ```
-pub fn matches(slug: &str, ep: &Endpoint) -> bool {
+impl Endpoint {
+    /// Whether `slug` (from `order`, `only`, `ignore`, `sticky` or `byok`) matches this endpoint
+    /// (SPEC section 3): an endpoint slug its tag, a provider slug or display name its provider,
+    /// ignoring case. A provider slug never matches a service-tier endpoint (`openai/priority`):
+    /// only its exact tag does.
+    ///
+    /// ```
+    /// let yaml = "models:\n  - id: m\n    endpoints:\n      - provider: deepinfra\n        provider_name: DeepInfra\n        tag: deepinfra/turbo\n        pricing: { prompt: 1, completion: 1 }\n";
+    /// let catalog = routesim::Catalog::parse(yaml).unwrap();
+    /// let turbo = &catalog.models[0].endpoints[0];
+    /// assert!(turbo.matches("deepinfra"));
+    /// assert!(turbo.matches("DeepInfra"));
+    /// assert!(turbo.matches("DeepInfra/Turbo"));
+    /// assert!(!turbo.matches("deepinfra/fp8"));
+    /// ```
+    pub fn matches(&self, slug: &str) -> bool {
+        matches(slug, self)
+    }
+}
+
+/// Whether `slug` (from `order`, `only` or `ignore`) matches endpoint `ep`; see
+/// [`Endpoint::matches`].
+pub(crate) fn matches(slug: &str, ep: &Endpoint) -> bool {
     let slug = slug.trim();
     if is_endpoint_slug(slug) {
         return slug.eq_ignore_ascii_case(&ep.tag);
@@ -63,16 +72,8 @@ fn same_normalized(a: &str, b: &str) -> bool {
 /// A list of slugs (`only`, `ignore`, ...) prepared for matching many endpoints: each slug is
 /// normalised once and looked up by key, so a list of thousands costs no more per endpoint than
 /// a list of one. Matches exactly as [`matches()`] does.
-///
-/// ```
-/// use routesim::slug::SlugSet;
-/// let catalog = routesim::Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: amazon-bedrock, provider_name: Amazon Bedrock, pricing: { prompt: 1, completion: 1 } }\n").unwrap();
-/// let ep = &catalog.models[0].endpoints[0];
-/// let list = vec!["novita".to_string(), "Amazon Bedrock".to_string()];
-/// assert_eq!(SlugSet::new(&list).first_match(ep), Some("Amazon Bedrock"));
-/// ```
 #[derive(Debug, Clone)]
-pub struct SlugSet<'a> {
+pub(crate) struct SlugSet<'a> {
     slugs: &'a [String],
     /// Normalised slug -> index of its first occurrence in `slugs`.
     keys: std::collections::HashMap<String, usize>,
@@ -80,7 +81,7 @@ pub struct SlugSet<'a> {
 
 impl<'a> SlugSet<'a> {
     /// Prepares `slugs` for matching.
-    pub fn new(slugs: &'a [String]) -> SlugSet<'a> {
+    pub(crate) fn new(slugs: &'a [String]) -> SlugSet<'a> {
         let mut keys = std::collections::HashMap::with_capacity(slugs.len());
         for (i, slug) in slugs.iter().enumerate() {
             keys.entry(normalize(slug)).or_insert(i);
@@ -89,7 +90,7 @@ impl<'a> SlugSet<'a> {
     }
 
     /// The first slug of the list that matches `ep`, if any.
-    pub fn first_match(&self, ep: &Endpoint) -> Option<&'a str> {
+    pub(crate) fn first_match(&self, ep: &Endpoint) -> Option<&'a str> {
         if self.keys.is_empty() {
             return None;
         }
@@ -112,17 +113,16 @@ impl<'a> SlugSet<'a> {
     }
 
     /// Whether any slug of the list matches `ep`.
-    pub fn matches(&self, ep: &Endpoint) -> bool {
+    pub(crate) fn matches(&self, ep: &Endpoint) -> bool {
         self.first_match(ep).is_some()
     }
 }
 
 /// The candidate closest to `slug` by edit distance (case-insensitive); ties keep the first.
-///
-/// ```
-/// assert_eq!(routesim::slug::nearest("deepinfar", ["novita", "deepinfra"]), Some("deepinfra"));
-/// ```
-pub fn nearest<'a>(slug: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn nearest<'a>(
+    slug: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let wanted = normalize(slug);
     candidates
         .into_iter()
@@ -150,6 +150,22 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slug_set_finds_the_first_entry_matching_by_display_name() {
+        let catalog = crate::Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: amazon-bedrock, provider_name: Amazon Bedrock, pricing: { prompt: 1, completion: 1 } }\n").unwrap();
+        let ep = &catalog.models[0].endpoints[0];
+        let list = vec!["novita".to_string(), "Amazon Bedrock".to_string()];
+        assert_eq!(SlugSet::new(&list).first_match(ep), Some("Amazon Bedrock"));
+    }
+
+    #[test]
+    fn nearest_picks_the_closest_candidate() {
+        assert_eq!(
+            nearest("deepinfar", ["novita", "deepinfra"]),
+            Some("deepinfra")
+        );
+    }
 
     #[test]
     fn edit_distance_counts_single_edits() {

@@ -5,8 +5,8 @@
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
-use routesim::request::{Partition, ServiceTier, SortBy};
-use routesim::slug;
+use routesim::{Partition, ServiceTier, SortBy};
+
 use routesim::strategies;
 use routesim::{Account, Catalog, DataCollection, Error, Options, Reason, Request, Router, Tier};
 
@@ -246,7 +246,7 @@ fn fallback_scenarios() -> impl Strategy<Value = (Catalog, Request, Account)> {
             .models
             .iter()
             .enumerate()
-            .map(|(i, m)| routesim::request::ModelRef {
+            .map(|(i, m)| routesim::ModelRef {
                 id: m.id.clone(),
                 variant: if i == 0 { variant } else { None },
                 field: if i == 0 {
@@ -329,7 +329,7 @@ fn check_byok_first(c: &Catalog, r: &Request, a: &Account, seed: u64) -> Result<
         let ep = model.endpoints.iter().find(|e| e.tag == x.endpoint);
         let ep = ep.expect("attempts name catalog endpoints");
         prop_assert!(
-            a.byok.iter().any(|s| slug::matches(s, ep)),
+            a.byok.iter().any(|s| ep.matches(s)),
             "{} is tried on an own key the account does not have",
             ep.tag
         );
@@ -441,11 +441,7 @@ fn check_relaxations_route(c: &Catalog, r: &Request, a: &Account) -> Result<(), 
         let router = Router::compile(c, &r2, &o2);
         prop_assert!(router.is_ok(), "dropping {} does not route", relax.drop);
         let router = router.expect("checked above");
-        let reachable: Vec<&str> = router
-            .targets()
-            .iter()
-            .map(|t| t.endpoint.as_str())
-            .collect();
+        let reachable: Vec<&str> = router.targets().iter().map(|t| t.endpoint).collect();
         for e in &relax.endpoints {
             prop_assert!(
                 reachable.contains(&e.as_str()),

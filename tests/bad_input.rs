@@ -96,7 +96,7 @@ fn every_bad_input_is_refused_with_a_message_naming_file_field_and_line() {
 #[test]
 fn files_over_the_size_limits_are_refused_before_they_are_read_whole() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let limit = routesim::catalog::MAX_CATALOG_BYTES;
+    let limit = routesim::MAX_CATALOG_BYTES;
     let big = dir.join("huge-catalog.yaml");
     // A comment line past the limit: valid YAML, so only the size can refuse it.
     let mut text = String::from("# padding\n");
@@ -118,7 +118,7 @@ fn files_over_the_size_limits_are_refused_before_they_are_read_whole() {
         "{stderr}"
     );
 
-    let limit = routesim::request::MAX_REQUEST_BYTES;
+    let limit = routesim::MAX_REQUEST_BYTES;
     let big = dir.join("huge-request.json");
     let pad = "x".repeat(limit);
     std::fs::write(

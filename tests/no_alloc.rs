@@ -109,13 +109,14 @@ const REQUESTS: [&str; 11] = [
     r#"{"model": "big/m", "tools": [{"type": "function"}], "provider": {"quantizations": ["fp8", "bf16"], "ignore": ["p2"], "preferred_min_throughput": 40}}"#,
 ];
 
-fn routers() -> Vec<Router> {
-    let catalog = catalog();
+/// One router per request; the catalog is leaked so the routers can borrow it for the test.
+fn routers() -> Vec<Router<'static>> {
+    let catalog: &'static Catalog = Box::leak(Box::new(catalog()));
     REQUESTS
         .iter()
         .map(|text| {
             let request = Request::parse(text).expect("test requests are valid");
-            Router::compile(&catalog, &request, &Options::default())
+            Router::compile(catalog, &request, &Options::default())
                 .unwrap_or_else(|e| panic!("{text} routes: {e}"))
         })
         .collect()

@@ -822,7 +822,7 @@ fn check_endpoint_slugs_name_one_provider_slugs_name_all(
             let hits: Vec<&str> = model
                 .endpoints
                 .iter()
-                .filter(|e| routesim::slug::matches(&tag, e))
+                .filter(|e| e.matches(&tag))
                 .map(|e| e.tag.as_str())
                 .collect();
             if tag.contains('/') {
@@ -839,7 +839,7 @@ fn check_endpoint_slugs_name_one_provider_slugs_name_all(
         for name in provider_names {
             for e in &model.endpoints {
                 prop_assert_eq!(
-                    routesim::slug::matches(&name, e),
+                    e.matches(&name),
                     e.provider == ep.provider,
                     "{:?} matches {} exactly when it is a {} endpoint",
                     name,
@@ -949,7 +949,7 @@ fn native_json(catalog: &Catalog) -> serde_json::Value {
                         json!(e.max_completion_tokens),
                     );
                     if let Some(params) = e.supported_parameters {
-                        let names: Vec<&str> = routesim::catalog::PARAMETERS
+                        let names: Vec<&str> = routesim::PARAMETERS
                             .iter()
                             .copied()
                             .filter(|n| params.contains_name(n))

@@ -8,7 +8,7 @@
 //! run is reproducible; the bound is what any seed must meet. Shares whose exact value is 0 or
 //! 1 have no spread at all and are checked for equality.
 
-use routesim::simulate::{self, Settings, Simulation};
+use routesim::{self, Settings, Simulation};
 use routesim::{Catalog, Options, Request, Router};
 use serde_json::Value;
 use std::process::Command;
@@ -65,16 +65,19 @@ fn f(v: &Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("{v} is a number"))
 }
 
-fn compile(catalog: &str, request: &str) -> (Router, Request) {
-    let catalog = Catalog::parse(catalog).expect("test catalog parses");
+/// A router and its request; the catalog is leaked so the router can borrow it for the test.
+fn compile(catalog: &str, request: &str) -> (Router<'static>, Request) {
+    let catalog: &'static Catalog = Box::leak(Box::new(
+        Catalog::parse(catalog).expect("test catalog parses"),
+    ));
     let request = Request::parse(request).expect("test request parses");
-    let router = Router::compile(&catalog, &request, &Options::default()).expect("routable");
+    let router = Router::compile(catalog, &request, &Options::default()).expect("routable");
     (router, request)
 }
 
 fn run(catalog: &str, request: &str, n: u64, seed: u64) -> Simulation {
     let (router, request) = compile(catalog, request);
-    simulate::simulate(&router, &Settings::new(&request, n, seed))
+    routesim::simulate(&router, &Settings::new(&request, n, seed))
 }
 
 fn share_of(sim: &Simulation, endpoint: &str) -> f64 {
@@ -387,9 +390,9 @@ fn thread_count_does_not_change_the_result() {
         r#"{"model": "deepseek/deepseek-r1"}"#,
     );
     let mut settings = Settings::new(&request, 100_000, 9);
-    let single = simulate::simulate(&router, &settings);
+    let single = routesim::simulate(&router, &settings);
     settings.threads = 8;
-    assert_eq!(single, simulate::simulate(&router, &settings));
+    assert_eq!(single, routesim::simulate(&router, &settings));
 }
 
 #[test]

@@ -4,10 +4,12 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
-use routesim::catalog::MAX_CATALOG_BYTES;
-use routesim::request::MAX_REQUEST_BYTES;
-use routesim::simulate::Settings;
-use routesim::{Account, Bands, Catalog, Error, Options, Request, Router};
+mod render;
+
+use routesim::{
+    Account, Bands, Catalog, Error, MAX_CATALOG_BYTES, MAX_REQUEST_BYTES, Options, Request, Router,
+    Settings,
+};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -198,12 +200,10 @@ fn read<T>(
     parse(&text).map_err(|e| input(e.message, e.line))
 }
 
-/// Loads the inputs and compiles the router, naming the request file in routing errors.
-fn compile(args: &Common) -> Result<(Loaded, Router), Failure> {
-    let loaded = load(args)?;
-    let router = Router::compile(&loaded.catalog, &loaded.request, &loaded.options)
-        .map_err(|e| Failure::Routing(e.in_file(&args.request.display().to_string()), args.json))?;
-    Ok((loaded, router))
+/// Compiles the loaded request, naming the request file in routing errors.
+fn compile<'c>(args: &Common, loaded: &'c Loaded) -> Result<Router<'c>, Failure> {
+    Router::compile(&loaded.catalog, &loaded.request, &loaded.options)
+        .map_err(|e| Failure::Routing(e.in_file(&args.request.display().to_string()), args.json))
 }
 
 /// "a/model -> b/fallback", for headers.
@@ -214,7 +214,8 @@ fn model_chain(request: &Request) -> String {
 
 fn route(args: &RouteArgs) -> Result<(), Failure> {
     let json = args.common.json;
-    let (loaded, router) = compile(&args.common)?;
+    let loaded = load(&args.common)?;
+    let router = compile(&args.common, &loaded)?;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(routesim::mix_seed(loaded.seed));
     let plan = router.plan(&mut rng);
     let mut out = io::stdout().lock();
@@ -228,7 +229,9 @@ fn route(args: &RouteArgs) -> Result<(), Failure> {
             model_chain(&loaded.request),
             loaded.seed
         )?;
-        write!(out, "{plan}")?;
+        let mut text = String::new();
+        let _ = render::plan(&mut text, &plan);
+        write!(out, "{text}")?;
     }
     out.flush()?;
     Ok(())
@@ -236,7 +239,8 @@ fn route(args: &RouteArgs) -> Result<(), Failure> {
 
 fn simulate(args: &SimulateArgs) -> Result<(), Failure> {
     let json = args.common.json;
-    let (loaded, router) = compile(&args.common)?;
+    let loaded = load(&args.common)?;
+    let router = compile(&args.common, &loaded)?;
     let mut settings = Settings::new(&loaded.request, args.requests, loaded.seed);
     settings.threads = match args.threads {
         Some(t) => t as usize,
@@ -253,7 +257,7 @@ fn simulate(args: &SimulateArgs) -> Result<(), Failure> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         )
     };
-    let sim = routesim::simulate::simulate_with_progress(&router, &settings, &|n| progress.inc(n));
+    let sim = routesim::simulate_with_progress(&router, &settings, &|n| progress.inc(n));
     progress.finish_and_clear();
     let mut out = io::stdout().lock();
     if json {
@@ -268,7 +272,9 @@ fn simulate(args: &SimulateArgs) -> Result<(), Failure> {
             loaded.seed,
             router.strategy().as_str()
         )?;
-        write!(out, "{sim}")?;
+        let mut text = String::new();
+        let _ = render::simulation(&mut text, &sim);
+        write!(out, "{text}")?;
     }
     out.flush()?;
     Ok(())
@@ -288,7 +294,7 @@ fn report(err: &Error, json: bool) -> ExitCode {
     }
     if let Error::Unroutable(u) = err {
         let mut text = String::new();
-        let _ = routesim::plan::write_exclusions(&mut text, &u.excluded);
+        let _ = render::exclusions(&mut text, &u.excluded);
         let _ = write!(stderr, "excluded:\n{text}");
         for w in &u.warnings {
             let _ = writeln!(stderr, "warning: {w}");

@@ -1,230 +1,178 @@
-//! Base ordering (SPEC section 4): price load balancing over uptime bands, strict sorts, and the
-//! preferred_* demotion, expressed as segments that a router draws from.
-//!
-//! A segment is either a fixed run of endpoints or a weighted one: zero-price endpoints first in
+//! The weighted run of a load-balanced band (SPEC section 4): zero-price endpoints first in
 //! uniformly random order, then the priced ones drawn one by one with probability proportional
-//! to `1 / price^2` among those left (successive sampling). Never filters.
+//! to `1 / price^2` among those left (successive sampling).
+//!
+//! Everything that makes that draw fast lives here and nowhere else: weights kept zero-padded
+//! to a stack block, a sentinel that ends every scan, masked indices, re-sums against
+//! cancellation, subnormal rescaling, exponential keys for long runs, and a cumulative table
+//! for drawing the first attempt alone. Callers see ids, first probabilities, the first pick,
+//! successive draws and the removal of an id.
 
-use crate::catalog::{Endpoint, Percentiles, Tier};
-use crate::request::SortBy;
+use crate::rng;
 use rand::Rng;
-use std::cmp::Ordering;
 
-/// Uptime thresholds that split endpoints into bands (OpenRouter's published provider
-/// thresholds by default).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bands {
-    /// At or above this uptime an endpoint is stable (default 0.95).
-    pub stable: f64,
-    /// Below this uptime an endpoint is down, only a last resort (default 0.80); between the
-    /// two it is degraded.
-    pub down: f64,
-}
-
-impl Default for Bands {
-    fn default() -> Bands {
-        Bands {
-            stable: 0.95,
-            down: 0.80,
-        }
-    }
-}
-
-/// The band of an endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Band {
-    /// uptime >= stable threshold.
-    Stable,
-    /// down threshold <= uptime < stable threshold: lower priority.
-    Degraded,
-    /// uptime < down threshold: only used as a fallback.
-    Down,
-}
-
-impl Bands {
-    /// The band of an uptime.
-    pub fn of(&self, uptime: f64) -> Band {
-        if uptime >= self.stable {
-            Band::Stable
-        } else if uptime >= self.down {
-            Band::Degraded
-        } else {
-            Band::Down
-        }
-    }
-}
-
-/// What ordering needs to know of a candidate endpoint.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Candidate<'a> {
-    pub ep: &'a Endpoint,
-    pub price: f64,
-}
-
-/// A run of the plan.
+/// A weighted run: its ids, their weights laid out for drawing, and, once asked for with
+/// [`WeightedRun::index_first_pick`], a cumulative table that draws the first attempt alone in
+/// O(log n).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Segment {
-    /// Exactly this order.
-    Fixed(Vec<u32>),
-    /// `free` in uniformly random order, then `priced` by successive inverse-square draws.
-    /// `priced` is kept cheapest first, so weights that underflow to zero fall back to price
-    /// order; `weights` weighs them in the same order.
-    Weighted {
-        free: Vec<u32>,
-        priced: Vec<u32>,
-        weights: Weights,
-    },
+pub(crate) struct WeightedRun {
+    /// Zero-price ids, in pool order; drawn in uniformly random order, before every priced one.
+    free: Vec<u32>,
+    /// Priced ids, cheapest first, so that weights which underflow to zero keep price order.
+    priced: Vec<u32>,
+    /// `weights` weighs `priced`, position for position.
+    weights: Weights,
+    /// Running sums of the weights, for the first pick; empty until indexed.
+    cdf: Vec<f64>,
 }
 
-impl Segment {
-    /// The segment's ids in their likeliest order: a fixed run as it is, a weighted one with its
-    /// zero-price ids first, then the priced ones cheapest first.
-    pub(crate) fn ids(&self) -> impl Iterator<Item = u32> + '_ {
-        let (head, tail): (&[u32], &[u32]) = match self {
-            Segment::Fixed(ids) => (ids, &[]),
-            Segment::Weighted { free, priced, .. } => (free, priced),
-        };
-        head.iter().chain(tail).copied()
+/// Room that long runs need to draw without allocating (see [`WeightedRun::scratch_len`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Scratch(Vec<(f64, u32)>);
+
+impl Scratch {
+    pub(crate) fn with_capacity(n: usize) -> Scratch {
+        Scratch(Vec::with_capacity(n))
+    }
+}
+
+impl WeightedRun {
+    /// A run of `free` (zero-price) and `priced` ids, `priced` sorted cheapest first, with the
+    /// price of each priced id from `price`.
+    pub(crate) fn new(free: Vec<u32>, priced: Vec<u32>, price: impl Fn(u32) -> f64) -> WeightedRun {
+        debug_assert!(
+            priced.windows(2).all(|w| price(w[0]) <= price(w[1])),
+            "priced ids come cheapest first"
+        );
+        let weights = Weights::new(weights(&priced, price));
+        WeightedRun {
+            free,
+            priced,
+            weights,
+            cdf: Vec::new(),
+        }
     }
 
-    /// Whether the segment has no id left.
+    /// The run's ids in their likeliest order, in two parts: the zero-price ones, then the
+    /// priced ones cheapest first.
+    pub(crate) fn parts(&self) -> (&[u32], &[u32]) {
+        (&self.free, &self.priced)
+    }
+
+    /// Whether the run has no id left.
     pub(crate) fn is_empty(&self) -> bool {
-        self.ids().next().is_none()
-    }
-}
-
-/// How the base ordering is built for a request.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct BaseOrder<'r> {
-    pub sort: Option<SortBy>,
-    pub bands: Bands,
-    /// Endpoints of this tier go before all others (`service_tier: priority`).
-    pub lead_tier: Option<Tier>,
-    pub min_throughput: Option<&'r Percentiles>,
-    pub max_latency: Option<&'r Percentiles>,
-}
-
-impl BaseOrder<'_> {
-    /// Appends the base ordering of `ids` (in pool order) to `out`: the leading tier first, then
-    /// within each part preferred endpoints first, each part by sort or load balancing.
-    pub fn base(&self, ids: &[u32], cands: &[Candidate], out: &mut Vec<Segment>) {
-        if let Some(tier) = self.lead_tier {
-            let (lead, rest): (Vec<u32>, Vec<u32>) = ids
-                .iter()
-                .partition(|&&id| cands[id as usize].ep.tier == Some(tier));
-            self.preferred(&lead, cands, out);
-            self.preferred(&rest, cands, out);
-        } else {
-            self.preferred(ids, cands, out);
-        }
+        self.free.is_empty() && self.priced.is_empty()
     }
 
-    fn preferred(&self, ids: &[u32], cands: &[Candidate], out: &mut Vec<Segment>) {
-        if self.min_throughput.is_none() && self.max_latency.is_none() {
-            return self.unpreferred(ids, cands, out);
-        }
-        let (meets, misses): (Vec<u32>, Vec<u32>) = ids
-            .iter()
-            .partition(|&&id| self.meets(cands[id as usize].ep));
-        self.unpreferred(&meets, cands, out);
-        self.unpreferred(&misses, cands, out);
-    }
-
-    /// Whether an endpoint meets every given percentile of both preferences.
-    pub fn meets(&self, ep: &Endpoint) -> bool {
-        let throughput_ok = self.min_throughput.is_none_or(|want| {
-            want.given().all(|(name, min)| {
-                ep.throughput
-                    .and_then(|t| t.get(name))
-                    .is_some_and(|v| v >= min)
-            })
+    /// The exact probability of each id that can come first (SPEC section 5): the zero-price
+    /// ids share equally when there are any, else each priced id has `w / W`. Ids left out have
+    /// probability 0.
+    pub(crate) fn first_probabilities(&self) -> impl Iterator<Item = (u32, f64)> + '_ {
+        let free = (!self.free.is_empty()).then(|| {
+            let p = 1.0 / self.free.len() as f64;
+            self.free.iter().map(move |&id| (id, p))
         });
-        let latency_ok = self.max_latency.is_none_or(|want| {
-            want.given().all(|(name, max)| {
-                ep.latency
-                    .and_then(|t| t.get(name))
-                    .is_some_and(|v| v <= max)
-            })
+        let priced = self.free.is_empty().then(|| {
+            let total: f64 = self.weights.as_slice().iter().sum();
+            self.priced
+                .iter()
+                .zip(self.weights.as_slice())
+                .map(move |(&id, &w)| (id, w / total))
         });
-        throughput_ok && latency_ok
+        free.into_iter()
+            .flatten()
+            .chain(priced.into_iter().flatten())
     }
 
-    fn unpreferred(&self, ids: &[u32], cands: &[Candidate], out: &mut Vec<Segment>) {
-        if ids.is_empty() {
-            return;
-        }
-        if let Some(by) = self.sort {
-            let mut sorted = ids.to_vec();
-            sorted.sort_by(|&a, &b| sort_cmp(by, &cands[a as usize], &cands[b as usize]));
-            out.push(Segment::Fixed(sorted));
-            return;
-        }
-        let band_of = |id: &u32| self.bands.of(cands[*id as usize].ep.uptime);
-        for band in [Band::Stable, Band::Degraded] {
-            let members: Vec<u32> = ids
-                .iter()
-                .copied()
-                .filter(|id| band_of(id) == band)
-                .collect();
-            if members.is_empty() {
-                continue;
-            }
-            let (free, mut priced): (Vec<u32>, Vec<u32>) = members
-                .iter()
-                .partition(|&&id| cands[id as usize].price == 0.0);
-            priced.sort_by(|&a, &b| price_cmp(&cands[a as usize], &cands[b as usize]));
-            let weights = Weights::new(weights(&priced, cands));
-            out.push(Segment::Weighted {
-                free,
-                priced,
-                weights,
-            });
-        }
-        let mut down: Vec<u32> = ids
+    /// Builds the cumulative table [`WeightedRun::first`] draws by; only runs that may be drawn
+    /// alone need it, so compiling skips it for the rest.
+    pub(crate) fn index_first_pick(&mut self) {
+        self.cdf = self
+            .weights
+            .as_slice()
             .iter()
-            .copied()
-            .filter(|id| band_of(id) == Band::Down)
+            .scan(0.0, |acc, &w| {
+                *acc += w;
+                Some(*acc)
+            })
             .collect();
-        if !down.is_empty() {
-            down.sort_by(|&a, &b| price_cmp(&cands[a as usize], &cands[b as usize]));
-            out.push(Segment::Fixed(down));
-        }
     }
-}
 
-/// Cheapest first, ties by slug.
-fn price_cmp(a: &Candidate, b: &Candidate) -> Ordering {
-    a.price
-        .total_cmp(&b.price)
-        .then_with(|| a.ep.tag.cmp(&b.ep.tag))
-}
+    /// Draws the run's first attempt alone, in O(log n): a zero-price id uniformly when there
+    /// are any, else a priced id with probability `w / W`.
+    pub(crate) fn first<R: Rng + ?Sized>(&self, rng: &mut R) -> u32 {
+        if !self.free.is_empty() {
+            return self.free[rng::index(rng, self.free.len())];
+        }
+        debug_assert!(!self.priced.is_empty(), "a run is never empty");
+        debug_assert_eq!(
+            self.cdf.len(),
+            self.priced.len(),
+            "index_first_pick was called"
+        );
+        let total = self.cdf[self.cdf.len() - 1];
+        let r = rng::unit(rng) * total;
+        let i = self
+            .cdf
+            .partition_point(|&c| c <= r)
+            .min(self.priced.len() - 1);
+        self.priced[i]
+    }
 
-/// Strict sort order: by the key (missing metrics last), then price, then slug.
-fn sort_cmp(by: SortBy, a: &Candidate, b: &Candidate) -> Ordering {
-    let p50 = |m: Option<Percentiles>| m.and_then(|m| m.p50);
-    let key = match by {
-        SortBy::Price => Ordering::Equal,
-        SortBy::Throughput => missing_last(p50(a.ep.throughput), p50(b.ep.throughput), true),
-        SortBy::Latency => missing_last(p50(a.ep.latency), p50(b.ep.latency), false),
-        SortBy::Exacto => missing_last(a.ep.quality, b.ep.quality, true),
-    };
-    key.then_with(|| price_cmp(a, b))
-}
+    /// Appends the run's ids to `out` in a drawn order, asking `stop(rng, id)` after each; the
+    /// walk ends at the first `true`, the rest undrawn. Returns that id's position in the run.
+    pub(crate) fn draw_until<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        out: &mut Vec<u32>,
+        scratch: &mut Scratch,
+        stop: &mut impl FnMut(&mut R, u32) -> bool,
+    ) -> Option<usize> {
+        let start = out.len();
+        if !self.free.is_empty() {
+            out.extend_from_slice(&self.free);
+            if let Some(i) = shuffle_until(rng, &mut out[start..], stop) {
+                return Some(i);
+            }
+        }
+        let s = out.len();
+        out.extend_from_slice(&self.priced);
+        successive_until(rng, &mut out[s..], &self.weights, &mut scratch.0, stop)
+            .map(|i| i + self.free.len())
+    }
 
-fn missing_last(a: Option<f64>, b: Option<f64>, descending: bool) -> Ordering {
-    match (a, b) {
-        (Some(a), Some(b)) if descending => b.total_cmp(&a),
-        (Some(a), Some(b)) => a.total_cmp(&b),
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => Ordering::Equal,
+    /// Takes `id` out of the run, reweighing the priced ids left (`price` as for
+    /// [`WeightedRun::new`]). Returns whether the run had it.
+    pub(crate) fn remove(&mut self, id: u32, price: impl Fn(u32) -> f64) -> bool {
+        if let Some(i) = self.free.iter().position(|&f| f == id) {
+            self.free.remove(i);
+            return true;
+        }
+        let Some(i) = self.priced.iter().position(|&p| p == id) else {
+            return false;
+        };
+        self.priced.remove(i);
+        self.weights = Weights::new(weights(&self.priced, price));
+        if !self.cdf.is_empty() {
+            self.index_first_pick();
+        }
+        true
+    }
+
+    /// How much [`Scratch`] a draw of this run needs: only runs past the linear-scan limit use
+    /// any.
+    pub(crate) fn scratch_len(&self) -> usize {
+        match block(self.priced.len()) {
+            Some(_) => 0,
+            None => self.priced.len(),
+        }
     }
 }
 
 /// The weights of a weighted segment's priced ids, laid out for drawing: zero-padded up to the
 /// stack block a draw copies whole, with the count of positive ones and their sum ready.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Weights {
+struct Weights {
     padded: Vec<f64>,
     len: usize,
     /// Positive weights come first; zeros (underflow, from the dearest prices) after them.
@@ -233,7 +181,7 @@ pub(crate) struct Weights {
 }
 
 impl Weights {
-    pub(crate) fn new(mut values: Vec<f64>) -> Weights {
+    fn new(mut values: Vec<f64>) -> Weights {
         let len = values.len();
         let positive = values.iter().filter(|&&w| w > 0.0).count();
         let total = values.iter().sum();
@@ -247,7 +195,7 @@ impl Weights {
     }
 
     /// One weight per priced id.
-    pub(crate) fn as_slice(&self) -> &[f64] {
+    fn as_slice(&self) -> &[f64] {
         &self.padded[..self.len]
     }
 }
@@ -268,8 +216,8 @@ fn block(n: usize) -> Option<usize> {
 /// the most expensive endpoint, `(max_price / price)^2` (so $1 and $3 weigh 9 and 1, and the
 /// documented example gives exactly 0.9), or, when prices span more than 150 orders of
 /// magnitude, relative to the cheapest, `(min_price / price)^2` in `(0, 1]`.
-pub(crate) fn weights(priced: &[u32], cands: &[Candidate]) -> Vec<f64> {
-    let prices = || priced.iter().map(|&id| cands[id as usize].price);
+fn weights(priced: &[u32], price: impl Fn(u32) -> f64) -> Vec<f64> {
+    let prices = || priced.iter().map(|&id| price(id));
     let min = prices().fold(f64::INFINITY, f64::min);
     let max = prices().fold(0.0, f64::max);
     let scale = if max / min <= 1e150 { max } else { min };
@@ -279,18 +227,6 @@ pub(crate) fn weights(priced: &[u32], cands: &[Candidate]) -> Vec<f64> {
             r * r
         })
         .collect()
-}
-
-/// A uniform float in `[0, 1)` from the top 53 bits of one draw.
-#[inline]
-pub(crate) fn unit<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-}
-
-/// A uniform index in `0..n` (Lemire's multiply; bias below n / 2^64).
-#[inline]
-pub(crate) fn index<R: Rng + ?Sized>(rng: &mut R, n: usize) -> usize {
-    ((rng.next_u64() as u128 * n as u128) >> 64) as usize
 }
 
 /// Segments at most this long are drawn by linear scans over stack arrays (quadratic at worst,
@@ -312,14 +248,14 @@ const TINY: f64 = f64::from_bits((1023 - 900) << 52);
 
 /// Shuffles `ids` uniformly (forward Fisher-Yates), one position at a time; after each,
 /// `stop(rng, id)` may end the walk. Returns the position that stopped it.
-pub(crate) fn shuffle_until<R: Rng + ?Sized>(
+fn shuffle_until<R: Rng + ?Sized>(
     rng: &mut R,
     ids: &mut [u32],
     stop: &mut impl FnMut(&mut R, u32) -> bool,
 ) -> Option<usize> {
     let n = ids.len();
     for i in 0..n {
-        let j = i + index(rng, n - i);
+        let j = i + rng::index(rng, n - i);
         ids.swap(i, j);
         if stop(rng, ids[i]) {
             return Some(i);
@@ -333,7 +269,7 @@ pub(crate) fn shuffle_until<R: Rng + ?Sized>(
 /// as they arrive); after each, `stop(rng, id)` may end the walk, leaving the rest undrawn.
 /// Returns the position that stopped it. `ids` arrive cheapest first (heaviest first, so most
 /// scans stop at once), and zero weights (underflow) therefore last: they keep that order.
-pub(crate) fn successive_until<R: Rng + ?Sized>(
+fn successive_until<R: Rng + ?Sized>(
     rng: &mut R,
     ids: &mut [u32],
     weights: &Weights,
@@ -359,7 +295,7 @@ pub(crate) fn successive_until<R: Rng + ?Sized>(
     scratch.clear();
     for (pos, &w) in weights.as_slice().iter().enumerate() {
         let key = if w > 0.0 {
-            -(1.0 - unit(rng)).ln() / w
+            -(1.0 - rng::unit(rng)).ln() / w
         } else {
             f64::INFINITY
         };
@@ -399,7 +335,7 @@ fn linear_until<R: Rng + ?Sized, const N: usize>(
     let mut floor = total * RESUM_BELOW;
     // Zero weights (underflow) are never drawn: they stay last, in price order.
     for i in 0..last {
-        let mut r = unit(rng) * total;
+        let mut r = rng::unit(rng) * total;
         let mut pick = i;
         while r >= w[at(pick)] {
             r -= w[at(pick)];
@@ -449,164 +385,33 @@ fn draw_by<R: Rng + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Catalog;
     use rand::SeedableRng;
     use rand::rngs::Xoshiro256PlusPlus;
 
     #[test]
-    fn bands_follow_the_published_thresholds() {
-        let b = Bands::default();
-        assert_eq!(b.of(1.0), Band::Stable);
-        assert_eq!(b.of(0.95), Band::Stable);
-        assert_eq!(b.of(0.9499), Band::Degraded);
-        assert_eq!(b.of(0.80), Band::Degraded);
-        assert_eq!(b.of(0.7999), Band::Down);
-    }
-
-    fn catalog(endpoints: &str) -> Catalog {
-        Catalog::parse(&format!("models:\n  - id: m\n    endpoints:\n{endpoints}")).unwrap()
-    }
-
-    fn ordered(c: &Catalog, base: BaseOrder) -> Vec<Segment> {
-        let cands: Vec<Candidate> = c.models[0]
-            .endpoints
-            .iter()
-            .map(|ep| Candidate {
-                ep,
-                price: ep.pricing.prompt + ep.pricing.completion,
-            })
-            .collect();
-        let ids: Vec<u32> = (0..cands.len() as u32).collect();
-        let mut out = Vec::new();
-        base.base(&ids, &cands, &mut out);
-        out
-    }
-
-    const LB: BaseOrder = BaseOrder {
-        sort: None,
-        bands: Bands {
-            stable: 0.95,
-            down: 0.80,
-        },
-        lead_tier: None,
-        min_throughput: None,
-        max_latency: None,
-    };
-
-    #[test]
-    fn load_balancing_splits_bands_and_puts_free_endpoints_first() {
-        let c = catalog(
-            "      - { provider: a, pricing: { prompt: 1, completion: 1 } }\n\
-             \x20     - { provider: b, pricing: { prompt: 0, completion: 0 } }\n\
-             \x20     - { provider: c, pricing: { prompt: 1, completion: 1 }, uptime: 0.9 }\n\
-             \x20     - { provider: d, pricing: { prompt: 3, completion: 1 }, uptime: 0.1 }\n\
-             \x20     - { provider: e, pricing: { prompt: 1, completion: 1 }, uptime: 0.1 }\n",
-        );
+    fn weights_are_inverse_squares_relative_to_the_dearest() {
+        let prices = [1.0, 3.0];
+        let w = weights(&[0, 1], |id| prices[id as usize]);
+        assert_eq!(w, [9.0, 1.0], "$1 weighs 9 times $3, the dearest weighs 1");
         assert_eq!(
-            ordered(&c, LB),
-            vec![
-                Segment::Weighted {
-                    free: vec![1],
-                    priced: vec![0],
-                    weights: Weights::new(vec![1.0]),
-                },
-                Segment::Weighted {
-                    free: vec![],
-                    priced: vec![2],
-                    weights: Weights::new(vec![1.0]),
-                },
-                Segment::Fixed(vec![4, 3]),
-            ],
-            "stable (free first), degraded, then down cheapest first"
-        );
-    }
-
-    #[test]
-    fn sorts_put_missing_metrics_last_and_break_ties_by_price_then_slug() {
-        let c = catalog(
-            "      - { provider: a, pricing: { prompt: 2, completion: 0 }, throughput: 10 }\n\
-             \x20     - { provider: b, pricing: { prompt: 1, completion: 0 } }\n\
-             \x20     - { provider: c, pricing: { prompt: 1, completion: 0 }, throughput: 10 }\n\
-             \x20     - { provider: d, pricing: { prompt: 1, completion: 0 }, throughput: 30, uptime: 0 }\n",
-        );
-        let by = |sort| {
-            ordered(
-                &c,
-                BaseOrder {
-                    sort: Some(sort),
-                    ..LB
-                },
-            )
-        };
-        assert_eq!(
-            by(SortBy::Throughput),
-            vec![Segment::Fixed(vec![3, 2, 0, 1])]
-        );
-        assert_eq!(by(SortBy::Price), vec![Segment::Fixed(vec![1, 2, 3, 0])]);
-        assert_eq!(
-            by(SortBy::Latency),
-            vec![Segment::Fixed(vec![1, 2, 3, 0])],
-            "nobody has latency: price order"
-        );
-    }
-
-    #[test]
-    fn preferences_demote_endpoints_that_miss_any_given_percentile() {
-        let c = catalog(
-            "      - { provider: a, pricing: { prompt: 1, completion: 1 }, throughput: { p50: 60, p90: 20 } }\n\
-             \x20     - { provider: b, pricing: { prompt: 1, completion: 1 }, throughput: 80 }\n\
-             \x20     - { provider: c, pricing: { prompt: 1, completion: 1 }, throughput: { p50: 60, p90: 40 } }\n",
-        );
-        let want = Percentiles {
-            p50: Some(50.0),
-            p90: Some(30.0),
-            ..Percentiles::default()
-        };
-        let segs = ordered(
-            &c,
-            BaseOrder {
-                sort: Some(SortBy::Throughput),
-                min_throughput: Some(&want),
-                ..LB
-            },
-        );
-        assert_eq!(
-            segs,
-            vec![Segment::Fixed(vec![2]), Segment::Fixed(vec![1, 0])],
-            "b lacks p90 and a misses it: both go after c"
-        );
-    }
-
-    #[test]
-    fn weights_are_inverse_squares_relative_to_the_cheapest() {
-        let c = catalog(
-            "      - { provider: a, pricing: { prompt: 1, completion: 0 } }\n\
-             \x20     - { provider: c, pricing: { prompt: 3, completion: 0 } }\n",
-        );
-        let cands: Vec<Candidate> = c.models[0]
-            .endpoints
-            .iter()
-            .map(|ep| Candidate {
-                ep,
-                price: ep.pricing.prompt,
-            })
-            .collect();
-        let w = weights(&[0, 1], &cands);
-        assert_eq!(w, [9.0, 1.0], "$1 weighs 9 times $3");
-        let tiny = catalog("      - { provider: a, pricing: { prompt: 1e-200, completion: 0 } }\n");
-        let cands: Vec<Candidate> = tiny.models[0]
-            .endpoints
-            .iter()
-            .map(|ep| Candidate {
-                ep,
-                price: ep.pricing.prompt,
-            })
-            .collect();
-        assert_eq!(
-            weights(&[0], &cands),
+            weights(&[0], |_| 1e-200),
             vec![1.0],
             "no overflow for tiny prices"
         );
+    }
+
+    #[test]
+    fn weights_over_a_price_span_past_1e150_are_relative_to_the_cheapest() {
+        // (1e60 / 1e-100)^2 would overflow; relative to the cheapest the weights are in (0, 1].
+        let prices = [1e-100, 1e60];
+        let w = weights(&[0, 1], |id| prices[id as usize]);
+        let r = 1e-100 / 1e60;
+        assert_eq!(
+            w,
+            [1.0, r * r],
+            "the cheapest weighs 1, the dearest (min / p)^2"
+        );
+        assert!(w[1] > 0.0, "a subnormal weight, not zero");
     }
 
     #[test]

@@ -1,0 +1,189 @@
+//! The readable forms of the command's output: the plan table, exclusion lists and the
+//! simulation report. The library's types carry the facts; how a terminal shows them is the
+//! binary's business.
+
+use routesim::{Attempt, Exclusion, Plan, Served, Simulation};
+use std::fmt;
+
+/// The readable table printed by `routesim route` without `--json`.
+pub(crate) fn plan(f: &mut impl fmt::Write, plan: &Plan) -> fmt::Result {
+    writeln!(f, "strategy: {}", plan.strategy.as_str())?;
+    let multi_model = plan
+        .attempts
+        .iter()
+        .any(|a| a.model != plan.attempts[0].model);
+    let name = |a: &Attempt| {
+        let own_key = if a.byok { " (byok)" } else { "" };
+        if multi_model {
+            format!("{}  {}{own_key}", a.model, a.endpoint)
+        } else {
+            format!("{}{own_key}", a.endpoint)
+        }
+    };
+    let width = plan
+        .attempts
+        .iter()
+        .map(|a| name(a).len())
+        .max()
+        .unwrap_or(0)
+        .max("endpoint".len());
+    writeln!(
+        f,
+        "\n  {:>2}  {:<width$}  {:>12}  {:>8}",
+        "#", "endpoint", "price", "P(first)"
+    )?;
+    for (i, a) in plan.attempts.iter().enumerate() {
+        writeln!(
+            f,
+            "  {:>2}  {:<width$}  {:>12}  {:>7.2}%",
+            i + 1,
+            name(a),
+            format_price(a.price),
+            a.first_probability * 100.0
+        )?;
+    }
+    if !plan.excluded.is_empty() {
+        writeln!(f, "\nexcluded:")?;
+        exclusions(f, &plan.excluded)?;
+    }
+    if !plan.warnings.is_empty() {
+        writeln!(f, "\nwarnings:")?;
+        for w in &plan.warnings {
+            writeln!(f, "  - {w}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes exclusions as an aligned list: endpoint (with its model when several models appear),
+/// reason code, detail.
+pub(crate) fn exclusions(f: &mut impl fmt::Write, excluded: &[Exclusion]) -> fmt::Result {
+    let multi_model = excluded.iter().any(|e| e.model != excluded[0].model);
+    let name = |e: &Exclusion| {
+        if multi_model {
+            format!("{}  {}", e.model, e.endpoint)
+        } else {
+            e.endpoint.clone()
+        }
+    };
+    let width = excluded.iter().map(|e| name(e).len()).max().unwrap_or(0);
+    for e in excluded {
+        writeln!(
+            f,
+            "  {:<width$}  {:<18}  {}",
+            name(e),
+            e.reason.code(),
+            e.reason.detail()
+        )?;
+    }
+    Ok(())
+}
+
+fn format_price(price: f64) -> String {
+    if price >= 0.01 || price == 0.0 {
+        format!("${price:.2}")
+    } else {
+        format!("${price:.6}")
+    }
+}
+
+/// Width of a full bar (100% of requests) in terminal columns.
+const BAR_WIDTH: usize = 40;
+
+/// A horizontal bar of `share` of [`BAR_WIDTH`] columns, in eighths of a column.
+fn bar(share: f64) -> String {
+    const EIGHTHS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+    let eighths = (share.clamp(0.0, 1.0) * (BAR_WIDTH * 8) as f64).round() as usize;
+    let mut s = "█".repeat(eighths / 8);
+    if eighths % 8 > 0 {
+        s.push(EIGHTHS[eighths % 8]);
+    }
+    s
+}
+
+/// The readable report printed by `routesim simulate` without `--json`: a table with the
+/// exact values beside the sampled ones, then a bar chart of traffic share.
+pub(crate) fn simulation(f: &mut impl fmt::Write, sim: &Simulation) -> fmt::Result {
+    let multi_model = sim.served.iter().any(|s| s.model != sim.served[0].model);
+    let name = |s: &Served| {
+        let own_key = if s.byok { " (byok)" } else { "" };
+        if multi_model {
+            format!("{}  {}{own_key}", s.model, s.endpoint)
+        } else {
+            format!("{}{own_key}", s.endpoint)
+        }
+    };
+    let width = sim
+        .served
+        .iter()
+        .map(|s| name(s).chars().count())
+        .chain(["endpoint".len(), "failed everywhere".len()])
+        .max()
+        .unwrap_or(0);
+    // Tiny exact odds (say 7e-14) would read as 0.000%: show those in scientific notation.
+    let pct = |x: f64| match x * 100.0 {
+        p if p > 0.0 && p < 0.0005 => format!("{p:.1e}%"),
+        p => format!("{p:.3}%"),
+    };
+    writeln!(
+        f,
+        "  {:<width$}  {:>9}  {:>9}  {:>11}",
+        "endpoint", "served", "first", "exact first"
+    )?;
+    for s in &sim.served {
+        writeln!(
+            f,
+            "  {:<width$}  {:>9}  {:>9}  {:>11}",
+            name(s),
+            pct(s.share),
+            pct(s.first_share),
+            pct(s.exact_first_share)
+        )?;
+    }
+    writeln!(
+        f,
+        "  {:<width$}  {:>9}  {:>9}  {:>11}",
+        "failed everywhere",
+        pct(sim.failed_share),
+        "",
+        format!("exact {}", pct(sim.exact_failed_share))
+    )?;
+    writeln!(f, "\ntraffic share (full bar = 100% of requests)")?;
+    let rows = sim
+        .served
+        .iter()
+        .map(|s| (name(s), s.share))
+        .chain([("failed everywhere".to_string(), sim.failed_share)]);
+    for (label, share) in rows {
+        writeln!(
+            f,
+            "  {label:<width$}  {:<BAR_WIDTH$}  {:>8}",
+            bar(share),
+            pct(share)
+        )?;
+    }
+    writeln!(f, "\nmean attempts per request   {:.4}", sim.mean_attempts)?;
+    writeln!(f, "mean cost per request       ${:.6}", sim.mean_cost)?;
+    writeln!(f, "mean time to first token    {:.4} s", sim.mean_latency)?;
+    for note in &sim.notes {
+        writeln!(f, "note: {note}")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_are_proportional_in_eighths_of_a_column() {
+        assert_eq!(bar(0.0), "");
+        assert_eq!(
+            bar(1.0).chars().count(),
+            BAR_WIDTH,
+            "a full bar is BAR_WIDTH wide"
+        );
+        assert_eq!(bar(0.5), "█".repeat(BAR_WIDTH / 2));
+        assert_eq!(bar(1.0 / 320.0), "▏", "one eighth of a column is visible");
+    }
+}

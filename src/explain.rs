@@ -1,0 +1,162 @@
+//! Why a request cannot route, and what would let it: the availability class of an unroutable
+//! request (SPEC section 5) and the relaxation hints, found by re-routing with each preference
+//! dropped on its own (SPEC section 7).
+
+use crate::account::Account;
+use crate::catalog::{Catalog, DataCollection, Model};
+use crate::compile;
+use crate::error::{AvailabilityCode, Error, Relaxation, Unroutable};
+use crate::plan::Exclusion;
+use crate::request::Request;
+use crate::resolve::Options;
+
+/// The error for a request nothing can serve, classified by the latest filter stage that
+/// excluded an endpoint (SPEC section 5).
+pub(crate) fn unroutable(
+    models: &[&Model],
+    excluded: Vec<Exclusion>,
+    warnings: Vec<String>,
+) -> Error {
+    let ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
+    let latest = excluded.iter().map(|e| &e.reason).max_by_key(|r| r.stage());
+    let (code, message) = match latest {
+        None => (
+            AvailabilityCode::NoEndpoints,
+            format!("no endpoints serve {}", ids.join(", ")),
+        ),
+        Some(reason) => {
+            let code = if reason.is_privacy() {
+                AvailabilityCode::PrivacyRestricted
+            } else {
+                AvailabilityCode::ConstraintFiltered
+            };
+            let mut counts: Vec<(&str, usize)> = Vec::new();
+            for e in &excluded {
+                match counts.iter_mut().find(|(c, _)| *c == e.reason.code()) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((e.reason.code(), 1)),
+                }
+            }
+            let counts: Vec<String> = counts.iter().map(|(c, n)| format!("{n} {c}")).collect();
+            (
+                code,
+                format!(
+                    "no endpoint of {} can serve the request; the last were removed by {} ({} excluded: {})",
+                    ids.join(", "),
+                    reason.code(),
+                    excluded.len(),
+                    counts.join(", ")
+                ),
+            )
+        }
+    };
+    Error::Unroutable(Box::new(Unroutable {
+        code,
+        message,
+        excluded,
+        relaxations: Vec::new(),
+        warnings,
+    }))
+}
+
+/// Re-routes with each request preference (and account setting) removed on its own, and
+/// reports every removal that would leave endpoints, with those endpoints in their likeliest
+/// order (SPEC section 7).
+pub(crate) fn relaxations(
+    catalog: &Catalog,
+    request: &Request,
+    options: &Options,
+) -> Vec<Relaxation> {
+    let mut out = Vec::new();
+    for (drop, request, options) in single_drops(request, options) {
+        if let Ok(router) = compile::compile_once(catalog, &request, &options) {
+            let mut endpoints: Vec<String> = Vec::new();
+            for id in router.likely_order() {
+                let name = router.target(id).endpoint;
+                if !endpoints.iter().any(|e| e == name) {
+                    endpoints.push(name.to_string());
+                }
+            }
+            out.push(Relaxation {
+                drop: drop.to_string(),
+                endpoints,
+            });
+        }
+    }
+    out
+}
+
+/// Every set preference, each removed alone: `(name, request without it, options without it)`.
+fn single_drops(request: &Request, options: &Options) -> Vec<(&'static str, Request, Options)> {
+    let mut out: Vec<(&'static str, Request, Options)> = Vec::new();
+    let p = &request.provider;
+    let mut req = |name: &'static str, set: bool, edit: &dyn Fn(&mut Request)| {
+        if set {
+            let mut r = request.clone();
+            edit(&mut r);
+            out.push((name, r, options.clone()));
+        }
+    };
+    req("provider.only", p.only.is_some(), &|r| {
+        r.provider.only = None
+    });
+    req("provider.ignore", !p.ignore.is_empty(), &|r| {
+        r.provider.ignore.clear()
+    });
+    req("provider.quantizations", p.quantizations.is_some(), &|r| {
+        r.provider.quantizations = None
+    });
+    req(
+        "provider.data_collection",
+        p.data_collection == DataCollection::Deny,
+        &|r| r.provider.data_collection = DataCollection::Allow,
+    );
+    req("provider.zdr", p.zdr, &|r| r.provider.zdr = false);
+    req(
+        "provider.enforce_distillable_text",
+        p.enforce_distillable_text,
+        &|r| r.provider.enforce_distillable_text = false,
+    );
+    req(
+        "provider.max_price",
+        p.max_price != Default::default(),
+        &|r| r.provider.max_price = Default::default(),
+    );
+    req("max_tokens", request.max_tokens.is_some(), &|r| {
+        r.max_tokens = None
+    });
+    req("usage_estimate", request.usage.is_some(), &|r| {
+        r.usage = None
+    });
+    req("provider.require_parameters", p.require_parameters, &|r| {
+        r.provider.require_parameters = false
+    });
+    req("provider.order", p.order.is_some(), &|r| {
+        r.provider.order = None
+    });
+    req("provider.allow_fallbacks", !p.allow_fallbacks, &|r| {
+        r.provider.allow_fallbacks = true
+    });
+    req("service_tier", request.service_tier.is_some(), &|r| {
+        r.service_tier = None
+    });
+    let a = &options.account;
+    let mut acc = |name: &'static str, set: bool, edit: &dyn Fn(&mut Account)| {
+        if set {
+            let mut o = options.clone();
+            edit(&mut o.account);
+            out.push((name, request.clone(), o));
+        }
+    };
+    acc("account.only", a.only.is_some(), &|a| a.only = None);
+    acc("account.ignore", !a.ignore.is_empty(), &|a| {
+        a.ignore.clear()
+    });
+    acc("account.zdr", a.zdr, &|a| a.zdr = false);
+    acc(
+        "account.data_collection",
+        a.data_collection == DataCollection::Deny,
+        &|a| a.data_collection = DataCollection::Allow,
+    );
+    out
+}

@@ -1,0 +1,312 @@
+//! Base ordering (SPEC section 4): uptime bands, the leading tier and the preferred_* demotion,
+//! each part by a strict sort ([`sort`]) or by price load balancing ([`weighted`]), expressed as
+//! segments that a router draws from. Never filters.
+//!
+//! A segment is either a fixed run of endpoints or a weighted one: zero-price endpoints first in
+//! uniformly random order, then the priced ones drawn one by one with probability proportional
+//! to `1 / price^2` among those left (successive sampling).
+
+mod sort;
+mod weighted;
+
+use crate::catalog::{Endpoint, Percentiles, Tier};
+use crate::request::SortBy;
+pub(crate) use weighted::{Scratch, WeightedRun};
+
+/// Uptime thresholds that split endpoints into bands (OpenRouter's published provider
+/// thresholds by default).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bands {
+    /// At or above this uptime an endpoint is stable (default 0.95).
+    pub stable: f64,
+    /// Below this uptime an endpoint is down, only a last resort (default 0.80); between the
+    /// two it is degraded.
+    pub down: f64,
+}
+
+impl Default for Bands {
+    fn default() -> Bands {
+        Bands {
+            stable: 0.95,
+            down: 0.80,
+        }
+    }
+}
+
+/// The band of an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Band {
+    /// uptime >= stable threshold.
+    Stable,
+    /// down threshold <= uptime < stable threshold: lower priority.
+    Degraded,
+    /// uptime < down threshold: only used as a fallback.
+    Down,
+}
+
+impl Bands {
+    /// The band of an uptime.
+    pub fn of(&self, uptime: f64) -> Band {
+        if uptime >= self.stable {
+            Band::Stable
+        } else if uptime >= self.down {
+            Band::Degraded
+        } else {
+            Band::Down
+        }
+    }
+}
+
+/// What ordering needs to know of a candidate endpoint.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Candidate<'a> {
+    pub ep: &'a Endpoint,
+    pub price: f64,
+}
+
+/// A run of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Segment {
+    /// Exactly this order.
+    Fixed(Vec<u32>),
+    /// Zero-price ids in uniformly random order, then the priced ones by successive
+    /// inverse-square draws.
+    Weighted(WeightedRun),
+}
+
+impl Segment {
+    /// The segment's ids in their likeliest order: a fixed run as it is, a weighted one with its
+    /// zero-price ids first, then the priced ones cheapest first.
+    pub(crate) fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        let (head, tail): (&[u32], &[u32]) = match self {
+            Segment::Fixed(ids) => (ids, &[]),
+            Segment::Weighted(run) => run.parts(),
+        };
+        head.iter().chain(tail).copied()
+    }
+
+    /// Whether the segment has no id left.
+    pub(crate) fn is_empty(&self) -> bool {
+        match self {
+            Segment::Fixed(ids) => ids.is_empty(),
+            Segment::Weighted(run) => run.is_empty(),
+        }
+    }
+}
+
+/// How the base ordering is built for a request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BaseOrder<'r> {
+    pub sort: Option<SortBy>,
+    pub bands: Bands,
+    /// Endpoints of this tier go before all others (`service_tier: priority`).
+    pub lead_tier: Option<Tier>,
+    pub min_throughput: Option<&'r Percentiles>,
+    pub max_latency: Option<&'r Percentiles>,
+}
+
+impl BaseOrder<'_> {
+    /// Appends the base ordering of `ids` (in pool order) to `out`: the leading tier first, then
+    /// within each part preferred endpoints first, each part by sort or load balancing.
+    pub(crate) fn base(&self, ids: &[u32], cands: &[Candidate], out: &mut Vec<Segment>) {
+        if let Some(tier) = self.lead_tier {
+            let (lead, rest): (Vec<u32>, Vec<u32>) = ids
+                .iter()
+                .partition(|&&id| cands[id as usize].ep.tier == Some(tier));
+            self.preferred(&lead, cands, out);
+            self.preferred(&rest, cands, out);
+        } else {
+            self.preferred(ids, cands, out);
+        }
+    }
+
+    fn preferred(&self, ids: &[u32], cands: &[Candidate], out: &mut Vec<Segment>) {
+        if self.min_throughput.is_none() && self.max_latency.is_none() {
+            return self.unpreferred(ids, cands, out);
+        }
+        let (meets, misses): (Vec<u32>, Vec<u32>) = ids
+            .iter()
+            .partition(|&&id| self.meets(cands[id as usize].ep));
+        self.unpreferred(&meets, cands, out);
+        self.unpreferred(&misses, cands, out);
+    }
+
+    /// Whether an endpoint meets every given percentile of both preferences.
+    pub(crate) fn meets(&self, ep: &Endpoint) -> bool {
+        let throughput_ok = self.min_throughput.is_none_or(|want| {
+            want.given().all(|(name, min)| {
+                ep.throughput
+                    .and_then(|t| t.get(name))
+                    .is_some_and(|v| v >= min)
+            })
+        });
+        let latency_ok = self.max_latency.is_none_or(|want| {
+            want.given().all(|(name, max)| {
+                ep.latency
+                    .and_then(|t| t.get(name))
+                    .is_some_and(|v| v <= max)
+            })
+        });
+        throughput_ok && latency_ok
+    }
+
+    fn unpreferred(&self, ids: &[u32], cands: &[Candidate], out: &mut Vec<Segment>) {
+        if ids.is_empty() {
+            return;
+        }
+        if let Some(by) = self.sort {
+            let mut sorted = ids.to_vec();
+            sorted.sort_by(|&a, &b| sort::by_key(by, &cands[a as usize], &cands[b as usize]));
+            out.push(Segment::Fixed(sorted));
+            return;
+        }
+        let band_of = |id: &u32| self.bands.of(cands[*id as usize].ep.uptime);
+        for band in [Band::Stable, Band::Degraded] {
+            let members: Vec<u32> = ids
+                .iter()
+                .copied()
+                .filter(|id| band_of(id) == band)
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            let (free, mut priced): (Vec<u32>, Vec<u32>) = members
+                .iter()
+                .partition(|&&id| cands[id as usize].price == 0.0);
+            priced.sort_by(|&a, &b| sort::by_price(&cands[a as usize], &cands[b as usize]));
+            let price = |id: u32| cands[id as usize].price;
+            out.push(Segment::Weighted(WeightedRun::new(free, priced, price)));
+        }
+        let mut down: Vec<u32> = ids
+            .iter()
+            .copied()
+            .filter(|id| band_of(id) == Band::Down)
+            .collect();
+        if !down.is_empty() {
+            down.sort_by(|&a, &b| sort::by_price(&cands[a as usize], &cands[b as usize]));
+            out.push(Segment::Fixed(down));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+
+    #[test]
+    fn bands_follow_the_published_thresholds() {
+        let b = Bands::default();
+        assert_eq!(b.of(1.0), Band::Stable);
+        assert_eq!(b.of(0.95), Band::Stable);
+        assert_eq!(b.of(0.9499), Band::Degraded);
+        assert_eq!(b.of(0.80), Band::Degraded);
+        assert_eq!(b.of(0.7999), Band::Down);
+    }
+
+    fn catalog(endpoints: &str) -> Catalog {
+        Catalog::parse(&format!("models:\n  - id: m\n    endpoints:\n{endpoints}")).unwrap()
+    }
+
+    fn ordered(c: &Catalog, base: BaseOrder) -> Vec<Segment> {
+        let cands: Vec<Candidate> = c.models[0]
+            .endpoints
+            .iter()
+            .map(|ep| Candidate {
+                ep,
+                price: ep.pricing.prompt + ep.pricing.completion,
+            })
+            .collect();
+        let ids: Vec<u32> = (0..cands.len() as u32).collect();
+        let mut out = Vec::new();
+        base.base(&ids, &cands, &mut out);
+        out
+    }
+
+    const LB: BaseOrder = BaseOrder {
+        sort: None,
+        bands: Bands {
+            stable: 0.95,
+            down: 0.80,
+        },
+        lead_tier: None,
+        min_throughput: None,
+        max_latency: None,
+    };
+
+    #[test]
+    fn load_balancing_splits_bands_and_puts_free_endpoints_first() {
+        let c = catalog(
+            "      - { provider: a, pricing: { prompt: 1, completion: 1 } }\n\
+             \x20     - { provider: b, pricing: { prompt: 0, completion: 0 } }\n\
+             \x20     - { provider: c, pricing: { prompt: 1, completion: 1 }, uptime: 0.9 }\n\
+             \x20     - { provider: d, pricing: { prompt: 3, completion: 1 }, uptime: 0.1 }\n\
+             \x20     - { provider: e, pricing: { prompt: 1, completion: 1 }, uptime: 0.1 }\n",
+        );
+        assert_eq!(
+            ordered(&c, LB),
+            vec![
+                Segment::Weighted(WeightedRun::new(vec![1], vec![0], |_| 2.0)),
+                Segment::Weighted(WeightedRun::new(vec![], vec![2], |_| 2.0)),
+                Segment::Fixed(vec![4, 3]),
+            ],
+            "stable (free first), degraded, then down cheapest first"
+        );
+    }
+
+    #[test]
+    fn sorts_put_missing_metrics_last_and_break_ties_by_price_then_slug() {
+        let c = catalog(
+            "      - { provider: a, pricing: { prompt: 2, completion: 0 }, throughput: 10 }\n\
+             \x20     - { provider: b, pricing: { prompt: 1, completion: 0 } }\n\
+             \x20     - { provider: c, pricing: { prompt: 1, completion: 0 }, throughput: 10 }\n\
+             \x20     - { provider: d, pricing: { prompt: 1, completion: 0 }, throughput: 30, uptime: 0 }\n",
+        );
+        let by = |sort| {
+            ordered(
+                &c,
+                BaseOrder {
+                    sort: Some(sort),
+                    ..LB
+                },
+            )
+        };
+        assert_eq!(
+            by(SortBy::Throughput),
+            vec![Segment::Fixed(vec![3, 2, 0, 1])]
+        );
+        assert_eq!(by(SortBy::Price), vec![Segment::Fixed(vec![1, 2, 3, 0])]);
+        assert_eq!(
+            by(SortBy::Latency),
+            vec![Segment::Fixed(vec![1, 2, 3, 0])],
+            "nobody has latency: price order"
+        );
+    }
+
+    #[test]
+    fn preferences_demote_endpoints_that_miss_any_given_percentile() {
+        let c = catalog(
+            "      - { provider: a, pricing: { prompt: 1, completion: 1 }, throughput: { p50: 60, p90: 20 } }\n\
+             \x20     - { provider: b, pricing: { prompt: 1, completion: 1 }, throughput: 80 }\n\
+             \x20     - { provider: c, pricing: { prompt: 1, completion: 1 }, throughput: { p50: 60, p90: 40 } }\n",
+        );
+        let want = Percentiles {
+            p50: Some(50.0),
+            p90: Some(30.0),
+            ..Percentiles::default()
+        };
+        let segs = ordered(
+            &c,
+            BaseOrder {
+                sort: Some(SortBy::Throughput),
+                min_throughput: Some(&want),
+                ..LB
+            },
+        );
+        assert_eq!(
+            segs,
+            vec![Segment::Fixed(vec![2]), Segment::Fixed(vec![1, 0])],
+            "b lacks p90 and a misses it: both go after c"
+        );
+    }
+}
