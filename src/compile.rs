@@ -41,13 +41,17 @@ pub(crate) fn compile_once<'c>(
 
     // Filter: every endpoint of every model gets an entry, in catalog order; the eligible ones
     // become targets, pooled per model.
-    let mut table = Table::default();
-    let mut entries = Vec::new();
+    let endpoints: usize = models.iter().map(|m| m.endpoints.len()).sum();
+    let mut table = Table {
+        targets: Vec::with_capacity(endpoints),
+        cands: Vec::with_capacity(endpoints),
+    };
+    let mut entries = Vec::with_capacity(endpoints);
     let mut pools: Vec<Vec<u32>> = Vec::with_capacity(models.len());
     for model in &models {
         filter::slug_warnings(model, request, &mut warnings);
         let verdicts = filter::filter_model(model, request, &resolved, &mut warnings);
-        let mut pool = Vec::new();
+        let mut pool = Vec::with_capacity(model.endpoints.len());
         for (ep, verdict) in model.endpoints.iter().zip(verdicts) {
             match verdict {
                 Some(reason) => entries.push(Entry::Excluded {
@@ -170,7 +174,6 @@ fn requested_models<'c>(
 
 /// The router's targets and what ordering needs of each, kept in step: target `id` is
 /// `targets[id]` and `cands[id]`.
-#[derive(Default)]
 struct Table<'c> {
     targets: Vec<Target<'c>>,
     cands: Vec<Candidate<'c>>,

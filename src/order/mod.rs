@@ -162,17 +162,18 @@ impl BaseOrder<'_> {
         }
         let band_of = |id: &u32| self.bands.of(cands[*id as usize].ep.uptime);
         for band in [Band::Stable, Band::Degraded] {
-            let members: Vec<u32> = ids
-                .iter()
-                .copied()
-                .filter(|id| band_of(id) == band)
-                .collect();
-            if members.is_empty() {
+            // Two passes over the ids rather than a vector of the band's members: compiling
+            // allocates only what the segment keeps.
+            let of_band = |free: bool| {
+                ids.iter()
+                    .copied()
+                    .filter(|id| band_of(id) == band && (cands[*id as usize].price == 0.0) == free)
+                    .collect::<Vec<u32>>()
+            };
+            let (free, mut priced) = (of_band(true), of_band(false));
+            if free.is_empty() && priced.is_empty() {
                 continue;
             }
-            let (free, mut priced): (Vec<u32>, Vec<u32>) = members
-                .iter()
-                .partition(|&&id| cands[id as usize].price == 0.0);
             priced.sort_by(|&a, &b| sort::by_price(&cands[a as usize], &cands[b as usize]));
             let price = |id: u32| cands[id as usize].price;
             out.push(Segment::Weighted(WeightedRun::new(free, priced, price)));

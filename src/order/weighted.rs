@@ -221,12 +221,13 @@ fn weights(priced: &[u32], price: impl Fn(u32) -> f64) -> Vec<f64> {
     let min = prices().fold(f64::INFINITY, f64::min);
     let max = prices().fold(0.0, f64::max);
     let scale = if max / min <= 1e150 { max } else { min };
-    prices()
-        .map(|p| {
-            let r = scale / p;
-            r * r
-        })
-        .collect()
+    // Room for the block's padding up front, so that `Weights::new` never reallocates.
+    let mut out = Vec::with_capacity(block(priced.len()).unwrap_or(priced.len()));
+    out.extend(prices().map(|p| {
+        let r = scale / p;
+        r * r
+    }));
+    out
 }
 
 /// Segments at most this long are drawn by linear scans over stack arrays (quadratic at worst,
