@@ -37,6 +37,7 @@ pub mod router;
 pub mod plan;
 pub mod simulate;
 pub mod error;
+mod parse;
 #[cfg(feature = "proptest")]
 pub mod strategies;
 mod yaml;
@@ -45,14 +46,14 @@ pub use account::Account;
 pub use catalog::{
     Catalog, DataCollection, Endpoint, Model, Parameters, Percentiles, Pricing, Quantization, Tier,
 };
-pub use error::{AvailabilityCode, Error, Relaxation, Unroutable};
+pub use error::{AvailabilityCode, Error, ErrorKind, Relaxation, Unroutable};
 pub use order::{Band, Bands};
 pub use plan::{Attempt, Exclusion, Plan, Reason, Strategy};
 pub use request::{
     MaxPrice, ModelRef, Partition, Preferences, Request, ServiceTier, Sort, SortBy, UsageEstimate,
 };
 pub use router::{Options, PlanBuf, Router, Target};
-pub use yaml::{ALIAS_EXPANSION_BUDGET, MAX_FLOW_DEPTH, ParseError};
+pub use yaml::{ALIAS_EXPANSION_BUDGET, MAX_FLOW_DEPTH};
 
 use rand::Rng;
 

@@ -136,8 +136,9 @@ pub struct Router {
 impl Router {
     /// Compiles `request` against `catalog`.
     ///
-    /// Fails with [`Error::UnknownModel`] when a requested model is not in the catalog, and with
-    /// [`Error::Unroutable`] when no endpoint of any requested model is eligible; that error
+    /// Fails with [`ErrorKind::UnknownModel`](crate::ErrorKind::UnknownModel) when a requested
+    /// model is not in the catalog, and with [`ErrorKind::Unroutable`](crate::ErrorKind::Unroutable)
+    /// when no endpoint of any requested model is eligible; that error
     /// carries every exclusion and the single preferences whose removal would let the request
     /// route ([`Unroutable::relaxations`]).
     pub fn compile(
@@ -145,13 +146,11 @@ impl Router {
         request: &Request,
         options: &Options,
     ) -> Result<Router, Error> {
-        match Router::compile_once(catalog, request, options) {
-            Err(Error::Unroutable(mut u)) => {
-                u.relaxations = relaxations(catalog, request, options);
-                Err(Error::Unroutable(u))
-            }
-            other => other,
+        let mut result = Router::compile_once(catalog, request, options);
+        if let Some(u) = result.as_mut().err().and_then(Error::unroutable_mut) {
+            u.relaxations = relaxations(catalog, request, options);
         }
+        result
     }
 
     fn compile_once(
@@ -163,11 +162,11 @@ impl Router {
         let mut models: Vec<&Model> = Vec::new();
         for m in &request.models {
             let Some(model) = catalog.model(&m.id) else {
-                return Err(Error::UnknownModel {
-                    field: m.field.clone(),
-                    id: m.id.clone(),
-                    available: catalog.models.iter().map(|m| m.id.clone()).collect(),
-                });
+                return Err(Error::unknown_model(
+                    &m.field,
+                    &m.id,
+                    catalog.models.iter().map(|m| m.id.clone()).collect(),
+                ));
             };
             if models.iter().any(|seen| seen.id == model.id) {
                 warnings.push(format!(
@@ -880,13 +879,13 @@ fn unroutable(models: &[&Model], rows: Vec<Row>, warnings: Vec<String>) -> Error
             )
         }
     };
-    Error::Unroutable(Box::new(Unroutable {
+    Error::from_unroutable(Unroutable {
         code,
         message,
         excluded,
         relaxations: Vec::new(),
         warnings,
-    }))
+    })
 }
 
 #[cfg(test)]
@@ -1026,9 +1025,12 @@ models:
 
     #[test]
     fn availability_errors_are_classified_by_the_last_stage() {
-        let code = |req: &str| match compile(req) {
-            Err(Error::Unroutable(u)) => u.code,
-            other => panic!("expected unroutable, got {other:?}"),
+        let code = |req: &str| {
+            let result = compile(req);
+            match result.as_ref().err().and_then(Error::unroutable) {
+                Some(u) => u.code,
+                None => panic!("expected unroutable, got {result:?}"),
+            }
         };
         assert_eq!(code(r#"{"model":"empty"}"#), AvailabilityCode::NoEndpoints);
         assert_eq!(
@@ -1137,7 +1139,7 @@ models:
             "data_collection: deny",
         );
         assert!(
-            matches!(err, Err(Error::Unroutable(_))),
+            err.is_err_and(|e| e.unroutable().is_some()),
             "every endpoint may collect data"
         );
     }
