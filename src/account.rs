@@ -3,9 +3,14 @@
 //! sticky endpoint.
 
 use crate::catalog::DataCollection;
+use crate::error::Error;
+use crate::parse;
+use crate::request::MAX_REQUEST_BYTES;
 use crate::request::{Partition, Sort, SortBy};
-use crate::yaml::{self, ParseError, Text, texts};
+use crate::yaml::{self, Text, texts};
 use serde::Deserialize;
+use std::io::Read;
+use std::path::Path;
 
 /// An account's routing settings. Every field is optional; the default changes nothing.
 ///
@@ -46,8 +51,11 @@ struct RawAccount {
 
 impl Account {
     /// Parses an account file (YAML or JSON). An empty document is an empty account.
-    pub fn parse(text: &str) -> Result<Account, ParseError> {
-        yaml::check_hostile(text, crate::request::MAX_REQUEST_BYTES, "account file")?;
+    ///
+    /// Text over [`MAX_REQUEST_BYTES`] is refused. Errors name no file;
+    /// [`Account::from_path`] and [`Account::from_reader`] name theirs.
+    pub fn parse(text: &str) -> Result<Account, Error> {
+        yaml::check_hostile(text, MAX_REQUEST_BYTES, "account file")?;
         if text.trim().is_empty() {
             return Ok(Account::default());
         }
@@ -65,6 +73,30 @@ impl Account {
             sticky: raw.sticky.map(|t| t.0),
         })
     }
+
+    /// Reads and parses the account file at `path`, refusing a file over
+    /// [`MAX_REQUEST_BYTES`] without reading it whole. Every error names the file as `path`
+    /// displays.
+    ///
+    /// ```
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/account.yaml");
+    /// let account = routesim::Account::from_path(path.as_ref()).unwrap();
+    /// assert!(!account.ignore.is_empty());
+    /// ```
+    pub fn from_path(path: &Path) -> Result<Account, Error> {
+        parse::from_path(path, MAX_REQUEST_BYTES, Account::parse)
+    }
+
+    /// Reads an account file from `reader` to its end and parses it, as
+    /// [`Account::from_path`] does a file; every error names the source `name`.
+    ///
+    /// ```
+    /// let err = routesim::Account::from_reader(&b"zdr: maybe\n"[..], "account.yaml").unwrap_err();
+    /// assert_eq!((err.file(), err.field(), err.line()), (Some("account.yaml"), Some("zdr"), Some(1)));
+    /// ```
+    pub fn from_reader(reader: impl Read, name: &str) -> Result<Account, Error> {
+        parse::from_reader(reader, name, MAX_REQUEST_BYTES, Account::parse)
+    }
 }
 
 #[cfg(test)]
@@ -74,12 +106,13 @@ mod tests {
     #[test]
     fn unknown_account_fields_are_errors_naming_them() {
         let err = Account::parse("ignore: [a]\nbyk: [b]\n").unwrap_err();
+        let message = err.to_string();
         assert!(
-            err.message.contains("byk") && err.message.contains("byok"),
+            message.contains("byk") && message.contains("byok"),
             "{}",
-            err.message
+            message
         );
-        assert_eq!(err.line, Some(2));
+        assert_eq!(err.line(), Some(2));
     }
 
     #[test]

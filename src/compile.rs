@@ -20,13 +20,11 @@ pub(crate) fn compile<'c>(
     request: &Request,
     options: &Options,
 ) -> Result<Router<'c>, Error> {
-    match compile_once(catalog, request, options) {
-        Err(Error::Unroutable(mut u)) => {
-            u.relaxations = explain::relaxations(catalog, request, options);
-            Err(Error::Unroutable(u))
-        }
-        other => other,
+    let mut result = compile_once(catalog, request, options);
+    if let Some(u) = result.as_mut().err().and_then(Error::unroutable_mut) {
+        u.relaxations = explain::relaxations(catalog, request, options);
     }
+    result
 }
 
 /// [`compile`] without relaxation hints (which re-route through here).
@@ -154,11 +152,11 @@ fn requested_models<'c>(
     let mut models: Vec<&Model> = Vec::with_capacity(request.models.len());
     for m in &request.models {
         let Some(model) = catalog.model(&m.id) else {
-            return Err(Error::UnknownModel {
-                field: m.field.clone(),
-                id: m.id.clone(),
-                available: catalog.models.iter().map(|m| m.id.clone()).collect(),
-            });
+            return Err(Error::unknown_model(
+                &m.field,
+                &m.id,
+                catalog.models.iter().map(|m| m.id.clone()).collect(),
+            ));
         };
         if models.iter().any(|seen| seen.id == model.id) {
             warnings.push(format!(

@@ -50,13 +50,13 @@ pub(crate) fn unroutable(
             )
         }
     };
-    Error::Unroutable(Box::new(Unroutable {
+    Error::from_unroutable(Unroutable {
         code,
         message,
         excluded,
         relaxations: Vec::new(),
         warnings,
-    }))
+    })
 }
 
 /// Re-routes with each request preference (and account setting) removed on its own, and

@@ -56,6 +56,7 @@ mod plan;
 mod explain;
 mod simulate;
 mod error;
+mod parse;
 #[cfg(feature = "proptest")]
 pub mod strategies;
 mod yaml;
@@ -65,7 +66,7 @@ pub use catalog::{
     Catalog, DataCollection, Endpoint, Model, Parameters, Percentiles, Pricing, Quantization, Tier,
 };
 pub use catalog::{MAX_CATALOG_BYTES, PARAMETERS};
-pub use error::{AvailabilityCode, Error, Relaxation, Unroutable};
+pub use error::{AvailabilityCode, Error, ErrorKind, Relaxation, Unroutable};
 pub use filter::Reason;
 pub use order::{Band, Bands};
 pub use plan::{Attempt, Exclusion, Plan, Strategy};
@@ -77,7 +78,7 @@ pub use resolve::Options;
 pub use router::{PlanBuf, Router, Target};
 pub use simulate::CHUNK as SIMULATION_CHUNK;
 pub use simulate::{DEFAULT_USAGE, Served, Settings, Simulation, simulate, simulate_with_progress};
-pub use yaml::{ALIAS_EXPANSION_BUDGET, MAX_FLOW_DEPTH, ParseError};
+pub use yaml::{ALIAS_EXPANSION_BUDGET, MAX_FLOW_DEPTH};
 
 use rand::Rng;
 

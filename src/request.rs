@@ -5,10 +5,14 @@
 //! names are accepted in `provider`, and a field set to `null` is the same as a field left out.
 
 use crate::catalog::{DataCollection, PARAMETERS, Parameters, Percentiles, Quantization};
-use crate::yaml::{self, ParseError, Text, texts};
+use crate::error::Error;
+use crate::parse;
+use crate::yaml::{self, Text, texts};
 use serde::de::{self, Deserializer, IntoDeserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::io::Read;
+use std::path::Path;
 
 /// A validated request: the models to try and the routing preferences.
 ///
@@ -205,8 +209,9 @@ impl Request {
     ///
     /// Text over [`MAX_REQUEST_BYTES`], or YAML whose aliases expand past
     /// [`ALIAS_EXPANSION_BUDGET`](crate::ALIAS_EXPANSION_BUDGET) nodes, is refused before
-    /// it is parsed.
-    pub fn parse(text: &str) -> Result<Request, ParseError> {
+    /// it is parsed. Errors name no file; [`Request::from_path`] and [`Request::from_reader`]
+    /// name theirs.
+    pub fn parse(text: &str) -> Result<Request, Error> {
         yaml::check_hostile(text, MAX_REQUEST_BYTES, "request")?;
         let raw: RawRequest = yaml::from_str(text)?;
         let mut models = Vec::new();
@@ -217,10 +222,11 @@ impl Request {
             models.push(model_ref(&id, format!("models[{i}]")));
         }
         if models.is_empty() {
-            return Err(ParseError {
-                message: "model: missing field `model` (a model id, or a `models` list)".into(),
-                line: None,
-            });
+            return Err(Error::input(
+                Some("model".into()),
+                "missing field `model` (a model id, or a `models` list)",
+                None,
+            ));
         }
         let p = raw.provider.unwrap_or_default();
         Ok(Request {
@@ -248,6 +254,32 @@ impl Request {
                 preferred_max_latency: p.preferred_max_latency,
             },
         })
+    }
+
+    /// Reads and parses the request body in the file at `path`, refusing a file over
+    /// [`MAX_REQUEST_BYTES`] without reading it whole. Every error names the file as `path`
+    /// displays.
+    ///
+    /// ```
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/requests/default.json");
+    /// let request = routesim::Request::from_path(path.as_ref()).unwrap();
+    /// assert_eq!(request.models[0].id, "deepseek/deepseek-r1");
+    /// ```
+    pub fn from_path(path: &Path) -> Result<Request, Error> {
+        parse::from_path(path, MAX_REQUEST_BYTES, Request::parse)
+    }
+
+    /// Reads a request body from `reader` to its end and parses it, as
+    /// [`Request::from_path`] does a file; every error names the source `name`.
+    ///
+    /// ```
+    /// let body = br#"{"model": "a/m", "provider": {"sort": "cheapest"}}"#;
+    /// let err = routesim::Request::from_reader(&body[..], "<stdin>").unwrap_err();
+    /// assert_eq!(err.field(), Some("provider.sort"));
+    /// assert!(err.to_string().starts_with("<stdin>: provider.sort: unknown variant `cheapest`"));
+    /// ```
+    pub fn from_reader(reader: impl Read, name: &str) -> Result<Request, Error> {
+        parse::from_reader(reader, name, MAX_REQUEST_BYTES, Request::parse)
     }
 
     /// The sort in force: `provider.sort` if set, else the primary model's variant
@@ -501,15 +533,17 @@ mod tests {
     #[test]
     fn unknown_sort_key_names_the_field_and_the_choices() {
         let err = Request::parse(r#"{"model":"m","provider":{"sort":"cheapest"}}"#).unwrap_err();
-        assert!(err.message.contains("provider.sort"), "{}", err.message);
-        assert!(err.message.contains("throughput"), "{}", err.message);
+        let message = err.to_string();
+        assert!(message.contains("provider.sort"), "{}", message);
+        assert!(message.contains("throughput"), "{}", message);
     }
 
     #[test]
     fn unknown_provider_field_is_an_error_naming_it() {
         let err = Request::parse("{\"model\":\"m\",\n\"provider\":{\"odrer\":[]}}").unwrap_err();
-        assert!(err.message.contains("odrer"), "{}", err.message);
-        assert_eq!(err.line, Some(2));
+        let message = err.to_string();
+        assert!(message.contains("odrer"), "{}", message);
+        assert_eq!(err.line(), Some(2));
     }
 
     #[test]

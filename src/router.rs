@@ -125,8 +125,9 @@ pub struct Router<'c> {
 impl<'c> Router<'c> {
     /// Compiles `request` against `catalog`.
     ///
-    /// Fails with [`Error::UnknownModel`] when a requested model is not in the catalog, and with
-    /// [`Error::Unroutable`] when no endpoint of any requested model is eligible; that error
+    /// Fails with [`ErrorKind::UnknownModel`](crate::ErrorKind::UnknownModel) when a requested
+    /// model is not in the catalog, and with [`ErrorKind::Unroutable`](crate::ErrorKind::Unroutable)
+    /// when no endpoint of any requested model is eligible; that error
     /// carries every exclusion and the single preferences whose removal would let the request
     /// route ([`crate::Unroutable::relaxations`]).
     pub fn compile(
@@ -552,9 +553,12 @@ models:
 
     #[test]
     fn availability_errors_are_classified_by_the_last_stage() {
-        let code = |req: &str| match compile(req) {
-            Err(Error::Unroutable(u)) => u.code,
-            other => panic!("expected unroutable, got {other:?}"),
+        let code = |req: &str| {
+            let result = compile(req);
+            match result.as_ref().err().and_then(Error::unroutable) {
+                Some(u) => u.code,
+                None => panic!("expected unroutable, got {result:?}"),
+            }
         };
         assert_eq!(code(r#"{"model":"empty"}"#), AvailabilityCode::NoEndpoints);
         assert_eq!(
@@ -652,7 +656,7 @@ models:
             "data_collection: deny",
         );
         assert!(
-            matches!(err, Err(Error::Unroutable(_))),
+            err.is_err_and(|e| e.unroutable().is_some()),
             "every endpoint may collect data"
         );
     }

@@ -1,6 +1,7 @@
 //! The one place that parses YAML (and JSON, which is YAML): swap `serde_yaml` for a maintained
 //! fork here and nowhere else.
 
+use crate::error::Error;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess};
 use serde::de::{EnumAccess, VariantAccess, Visitor};
 use std::cell::Cell;
@@ -19,20 +20,11 @@ pub const MAX_FLOW_DEPTH: usize = 128;
 /// expand to billions of nodes or gigabytes of repeated strings.
 pub const ALIAS_EXPANSION_BUDGET: usize = 1 << 20;
 
-/// A parse failure: the message (with the field path where the parser knows it) and the line.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ParseError {
-    /// What went wrong, starting with the dotted field path when one is known.
-    pub message: String,
-    /// 1-based line of the offending value, when the parser knows it.
-    pub line: Option<usize>,
-}
-
 /// Deserializes one YAML or JSON document into `T`.
 ///
 /// serde_yaml refuses alias expansion past a fixed repetition budget and nesting past 128
 /// levels, which keeps hostile inputs bounded.
-pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, ParseError> {
+pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, Error> {
     serde_yaml::from_str(text).map_err(|err| {
         let line = err.location().map(|l| l.line());
         let mut message = err.to_string();
@@ -40,31 +32,40 @@ pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, ParseError>
         if let Some(cut) = message.rfind(" at line ") {
             message.truncate(cut);
         }
-        ParseError { message, line }
+        let (field, detail) = split_path(&message);
+        Error::input(field, detail, line)
     })
 }
 
-/// Refuses text over `limit` bytes and YAML whose aliases expand past the budget, before any
-/// typed parse runs. `what` names the input in the message ("catalog", "request").
-pub(crate) fn check_hostile(text: &str, limit: usize, what: &str) -> Result<(), ParseError> {
-    if text.len() > limit {
-        return Err(ParseError {
-            message: format!(
-                "file is {} bytes, over the limit of {limit} bytes ({} MiB) for a {what}",
-                text.len(),
-                limit >> 20
-            ),
-            line: None,
-        });
+/// Splits serde_yaml's `path: detail` wording into the field path and the detail. serde_yaml
+/// writes the path of the value being read (`models[0].endpoints`) before a data error and
+/// nothing before a syntax error, whose wording (`did not find expected key`) never starts
+/// with a word and a colon.
+fn split_path(message: &str) -> (Option<String>, &str) {
+    match message.split_once(": ") {
+        Some((path, detail))
+            if !path.is_empty() && !path.contains(char::is_whitespace) && !path.contains('`') =>
+        {
+            (Some(path.to_string()), detail)
+        }
+        _ => (None, message),
     }
+}
+
+/// Refuses text over `limit` bytes and YAML whose flow collections nest too deep or whose
+/// aliases expand past the budget, before any typed parse runs. `what` names the input in
+/// the message ("catalog", "request").
+pub(crate) fn check_hostile(text: &str, limit: usize, what: &str) -> Result<(), Error> {
+    crate::parse::check_size(text, limit, what)?;
     let (depth, line) = flow_depth::deepest(text);
     if depth > MAX_FLOW_DEPTH {
-        return Err(ParseError {
-            message: format!(
-                "brackets ([...] or {{...}}) nest {depth} levels deep, over the limit of {MAX_FLOW_DEPTH}"
-            ),
-            line: Some(line),
-        });
+        let detail = format!(
+            "brackets ([...] or {{...}}) nest {depth} levels deep, over the limit of {MAX_FLOW_DEPTH}"
+        );
+        return Err(Error::input(None, &detail, Some(line)).with_expected_found(
+            format!("at most {MAX_FLOW_DEPTH} levels"),
+            format!("{depth} levels"),
+        ));
     }
     // Aliases need anchors, and anchors need `&`: most files (all JSON) skip the counting pass.
     if !text.contains('&') {
@@ -82,13 +83,15 @@ pub(crate) fn check_hostile(text: &str, limit: usize, what: &str) -> Result<(), 
     match result {
         // serde_yaml's own limit on alias jumps can trip before the node budget does.
         Some(Err(err)) if over.get() || err.to_string().starts_with("repetition limit") => {
-            Err(ParseError {
-                message: format!(
-                    "YAML aliases expand to more than {budget} units (nodes plus string bytes), the budget for this file; \
+            let detail = format!(
+                "YAML aliases expand to more than {budget} units (nodes plus string bytes), the budget for this file; \
                  write the repeated parts out or use fewer aliases"
-                ),
-                line: err.location().map(|l| l.line()),
-            })
+            );
+            Err(Error::input(
+                None,
+                &detail,
+                err.location().map(|l| l.line()),
+            ))
         }
         // Syntax errors are reported, with their field path, by the typed parse that follows.
         _ => Ok(()),
@@ -191,7 +194,7 @@ impl<'de> Visitor<'de> for Count<'_> {
 /// Names the model and endpoint behind a catalog error path, as validation messages do:
 /// `models[0].endpoints[3].pricing` becomes `models[0] (a/m).endpoints[3] (deepinfra/turbo).pricing`
 /// and `data.endpoints[3]` becomes `data.endpoints[3] (deepinfra/fp8)`. The text is read again
-/// leniently for the ids; when that fails, the message is returned as it was.
+/// leniently for the ids; when that fails, the path is returned as it was.
 pub(crate) fn label_catalog_path(text: &str, message: &str) -> String {
     let index = |rest: &str| -> Option<(usize, usize)> {
         let close = rest.find(']')?;
@@ -265,35 +268,17 @@ pub(crate) fn texts(list: Vec<Text>) -> Vec<String> {
     list.into_iter().map(|t| t.0).collect()
 }
 
-impl std::fmt::Display for ParseError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)?;
-        match self.line {
-            Some(line) => write!(f, " (line {line})"),
-            None => Ok(()),
-        }
-    }
-}
-
-impl std::error::Error for ParseError {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn text_over_the_limit_is_refused_with_its_size() {
-        let err = check_hostile("12345", 4, "catalog").unwrap_err();
-        assert!(
-            err.message
-                .starts_with("file is 5 bytes, over the limit of 4 bytes"),
-            "{}",
-            err.message
-        );
-        assert!(
-            check_hostile("1234", 4, "catalog").is_ok(),
-            "the limit itself is allowed"
-        );
+    fn data_errors_carry_their_path_and_syntax_errors_none() {
+        let err =
+            from_str::<std::collections::HashMap<String, Vec<u8>>>("a: [1, x]\n").unwrap_err();
+        assert_eq!((err.field(), err.line()), (Some("a[1]"), Some(1)));
+        let err = from_str::<std::collections::HashMap<String, Vec<u8>>>("a: [1\n").unwrap_err();
+        assert_eq!(err.field(), None, "{err}");
     }
 
     #[test]
@@ -307,7 +292,7 @@ mod tests {
             vec!["*x"; 1100].join(",")
         );
         let err = check_hostile(&bomb, 1 << 20, "request").unwrap_err();
-        assert!(err.message.contains("aliases expand"), "{}", err.message);
+        assert!(err.to_string().contains("aliases expand"), "{err}");
     }
 
     #[test]
@@ -320,6 +305,6 @@ mod tests {
         assert!(check_hostile(&at, 1 << 20, "request").is_ok());
         let over = format!("[{at}]");
         let err = check_hostile(&over, 1 << 20, "request").unwrap_err();
-        assert!(err.message.contains("129 levels deep"), "{}", err.message);
+        assert!(err.to_string().contains("129 levels deep"), "{err}");
     }
 }

@@ -413,7 +413,8 @@ fn check_relaxations_route(c: &Catalog, r: &Request, a: &Account) -> Result<(), 
         account: a.clone(),
         ..Options::default()
     };
-    let Err(Error::Unroutable(u)) = Router::compile(c, r, &options) else {
+    let result = Router::compile(c, r, &options);
+    let Some(u) = result.as_ref().err().and_then(Error::unroutable) else {
         return Ok(());
     };
     for relax in &u.relaxations {

@@ -40,7 +40,7 @@ fn catalog_regressions_return_instead_of_crashing() {
         let result = Catalog::parse(&text);
         if let Err(e) = result {
             assert!(
-                !e.message.is_empty(),
+                !e.to_string().is_empty(),
                 "{}: an error says why",
                 path.display()
             );
@@ -62,7 +62,7 @@ fn request_regressions_return_instead_of_crashing() {
                 }
             }
             Err(e) => assert!(
-                !e.message.is_empty(),
+                !e.to_string().is_empty(),
                 "{}: an error says why",
                 path.display()
             ),

@@ -10,8 +10,8 @@ use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use routesim::strategies::{self, CatalogShape};
 use routesim::{
-    Catalog, DataCollection, Endpoint, Error, Model, Options, Partition, Percentiles, Plan,
-    Quantization, Request, Router, SortBy, Strategy as PlanStrategy, Unroutable,
+    Catalog, DataCollection, Endpoint, Model, Options, Partition, Percentiles, Plan, Quantization,
+    Request, Router, SortBy, Strategy as PlanStrategy, Unroutable,
 };
 use std::collections::HashSet;
 
@@ -186,10 +186,12 @@ fn route(
     let mut rng = SmallRng::seed_from_u64(seed);
     match routesim::route(catalog, request, &Options::default(), &mut rng) {
         Ok(plan) => Ok(Ok(plan)),
-        Err(Error::Unroutable(u)) => Ok(Err(u)),
-        Err(other) => Err(TestCaseError::fail(format!(
-            "a request for models of the catalog failed: {other}"
-        ))),
+        Err(err) => match err.unroutable() {
+            Some(u) => Ok(Err(Box::new(u.clone()))),
+            None => Err(TestCaseError::fail(format!(
+                "a request for models of the catalog failed: {err}"
+            ))),
+        },
     }
 }
 
@@ -871,7 +873,7 @@ fn check_only_by_endpoint_or_provider_slug(
         }
         let body = serde_json::json!({"model": "m/x", "provider": {"only": [slug]}});
         let request =
-            Request::parse(&body.to_string()).map_err(|e| TestCaseError::fail(e.message))?;
+            Request::parse(&body.to_string()).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let Ok(plan) = route(&catalog, &request, 4)? else {
             return Err(TestCaseError::fail(format!(
                 "only [{slug}] names an endpoint, so the request routes"
@@ -894,16 +896,14 @@ fn check_request_bodies_read_back(
     (body, request): (serde_json::Value, Request),
 ) -> Result<(), TestCaseError> {
     let text = body.to_string();
-    let parsed = Request::parse(&text)
-        .map_err(|e| TestCaseError::fail(format!("{}: {}", e.message, text)))?;
+    let parsed = Request::parse(&text).map_err(|e| TestCaseError::fail(format!("{e}: {text}")))?;
     prop_assert_eq!(parsed, request, "{}", text);
     Ok(())
 }
 
 fn check_generated_catalogs_are_valid(catalog: Catalog) -> Result<(), TestCaseError> {
     let text = native_json(&catalog).to_string();
-    let loaded = Catalog::parse(&text)
-        .map_err(|e| TestCaseError::fail(format!("{}: {}", e.message, text)))?;
+    let loaded = Catalog::parse(&text).map_err(|e| TestCaseError::fail(format!("{e}: {text}")))?;
     prop_assert_eq!(loaded, catalog);
     Ok(())
 }

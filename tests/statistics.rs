@@ -144,10 +144,10 @@ fn exact_first_two(rows: &[Row]) -> (Vec<f64>, Vec<f64>) {
 
 /// Runs every check on one catalog (one model, requested with no preferences).
 fn check(name: &str, yaml: &str, seed: u64, n: u64) {
-    let catalog = Catalog::parse(yaml).unwrap_or_else(|e| panic!("{name}: {}", e.message));
+    let catalog = Catalog::parse(yaml).unwrap_or_else(|e| panic!("{name}: {e}"));
     let model = &catalog.models[0];
     let request = Request::parse(&format!(r#"{{"model": "{}"}}"#, model.id))
-        .unwrap_or_else(|e| panic!("{name}: {}", e.message));
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
     let router = Router::compile(&catalog, &request, &Options::default())
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     let rows: Vec<Row> = model

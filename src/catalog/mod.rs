@@ -10,11 +10,14 @@ mod params;
 
 pub use params::{PARAMETERS, Parameters};
 
-use crate::yaml::{self, ParseError};
+use crate::error::Error;
+use crate::{parse, yaml};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
+use std::io::Read;
+use std::path::Path;
 
 /// A validated catalog: one or more models, each with its endpoints.
 ///
@@ -307,19 +310,47 @@ impl Catalog {
     ///
     /// Text over [`MAX_CATALOG_BYTES`], or YAML whose aliases expand past
     /// [`ALIAS_EXPANSION_BUDGET`](crate::ALIAS_EXPANSION_BUDGET) nodes, is refused before
-    /// it is parsed.
-    pub fn parse(text: &str) -> Result<Catalog, ParseError> {
+    /// it is parsed. Errors name no file ([`Error::file`] is `None`); [`Catalog::from_path`]
+    /// and [`Catalog::from_reader`] name theirs.
+    pub fn parse(text: &str) -> Result<Catalog, Error> {
         yaml::check_hostile(text, MAX_CATALOG_BYTES, "catalog")?;
-        let document: Document = yaml::from_str(text).map_err(|e| ParseError {
-            message: yaml::label_catalog_path(text, &e.message),
-            line: e.line,
-        })?;
+        let document: Document = yaml::from_str(text)
+            .map_err(|e| e.with_field_label(|field| yaml::label_catalog_path(text, field)))?;
         let catalog = match document {
             Document::Native(models) => native::convert(models),
             Document::Listing(data) => openrouter::convert(data),
         };
         catalog.validate()?;
         Ok(catalog.with_shared_display_names())
+    }
+
+    /// Reads and parses the catalog file at `path`, refusing a file over
+    /// [`MAX_CATALOG_BYTES`] without reading it whole. Every error names the file as `path`
+    /// displays.
+    ///
+    /// ```
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/deepseek-r1.yaml");
+    /// let catalog = routesim::Catalog::from_path(path.as_ref()).unwrap();
+    /// assert_eq!(catalog.models[0].id, "deepseek/deepseek-r1");
+    /// let err = routesim::Catalog::from_path("no/such/catalog.yaml".as_ref()).unwrap_err();
+    /// assert_eq!(err.file(), Some("no/such/catalog.yaml"));
+    /// ```
+    pub fn from_path(path: &Path) -> Result<Catalog, Error> {
+        parse::from_path(path, MAX_CATALOG_BYTES, Catalog::parse)
+    }
+
+    /// Reads a catalog from `reader` to its end and parses it, as [`Catalog::from_path`]
+    /// does a file; every error names the source `name` (`<stdin>`, a URL).
+    ///
+    /// ```
+    /// let text = "models:\n  - id: a/m\n    endpoints: [{ provider: a, pricing: { prompt: 1 } }]\n";
+    /// let err = routesim::Catalog::from_reader(text.as_bytes(), "<stdin>").unwrap_err();
+    /// assert_eq!(err.file(), Some("<stdin>"));
+    /// assert_eq!(err.field(), Some("models[0].endpoints[0].pricing"));
+    /// assert!(err.to_string().starts_with("<stdin>: models[0] (a/m).endpoints[0] (a).pricing: missing field `completion`"));
+    /// ```
+    pub fn from_reader(reader: impl Read, name: &str) -> Result<Catalog, Error> {
+        parse::from_reader(reader, name, MAX_CATALOG_BYTES, Catalog::parse)
     }
 
     /// Gives every endpoint of a provider the display name that any of its siblings carries,
@@ -355,44 +386,57 @@ impl Catalog {
 
     /// Checks what serde cannot: non-empty, unique model ids, unique endpoint slugs, tags that
     /// belong to their provider.
-    fn validate(&self) -> Result<(), ParseError> {
-        let fail = |message: String| {
-            Err(ParseError {
-                message,
-                line: None,
-            })
+    fn validate(&self) -> Result<(), Error> {
+        // `label` is the path as messages print it, naming the model and endpoint.
+        let fail = |field: String, label: &str, detail: String| {
+            Err(Error::input(Some(field), &detail, None).with_field_label(|_| label.to_string()))
         };
         if self.models.is_empty() {
-            return fail("models: a catalog needs at least one model, found none".into());
+            let detail = "a catalog needs at least one model, found none".to_string();
+            return fail("models".into(), "models", detail);
         }
         let mut ids: HashMap<&str, usize> = HashMap::new();
         for (mi, model) in self.models.iter().enumerate() {
             if let Some(first) = ids.insert(&model.id, mi) {
-                return fail(format!(
-                    "models[{mi}].id: duplicate model id {:?} (first at models[{first}])",
+                let field = format!("models[{mi}].id");
+                let detail = format!(
+                    "duplicate model id {:?} (first at models[{first}])",
                     model.id
-                ));
+                );
+                return fail(field.clone(), &field, detail);
             }
             let mut tags: HashMap<String, usize> = HashMap::new();
             for (ei, ep) in model.endpoints.iter().enumerate() {
-                let here = format!("models[{mi}] ({}).endpoints[{ei}] ({})", model.id, ep.tag);
+                let at = |name: &str| {
+                    (
+                        format!("models[{mi}].endpoints[{ei}].{name}"),
+                        format!(
+                            "models[{mi}] ({}).endpoints[{ei}] ({}).{name}",
+                            model.id, ep.tag
+                        ),
+                    )
+                };
                 if ep.provider.trim().is_empty() {
-                    return fail(format!(
-                        "{here}.provider: expected a provider slug, found an empty string"
-                    ));
+                    let (field, label) = at("provider");
+                    let detail = "expected a provider slug, found an empty string".to_string();
+                    return fail(field, &label, detail);
                 }
                 let tag_provider = ep.tag.split('/').next().unwrap_or_default();
                 if !tag_provider.eq_ignore_ascii_case(&ep.provider) {
-                    return fail(format!(
-                        "{here}.tag: tag {:?} belongs to provider {tag_provider:?}, but the endpoint's provider is {:?}",
+                    let (field, label) = at("tag");
+                    let detail = format!(
+                        "tag {:?} belongs to provider {tag_provider:?}, but the endpoint's provider is {:?}",
                         ep.tag, ep.provider
-                    ));
+                    );
+                    return fail(field, &label, detail);
                 }
                 if let Some(first) = tags.insert(ep.tag.to_ascii_lowercase(), ei) {
-                    return fail(format!(
-                        "{here}.tag: duplicate endpoint slug {:?} in model {} (first at endpoints[{first}])",
+                    let (field, label) = at("tag");
+                    let detail = format!(
+                        "duplicate endpoint slug {:?} in model {} (first at endpoints[{first}])",
                         ep.tag, model.id
-                    ));
+                    );
+                    return fail(field, &label, detail);
                 }
             }
         }
@@ -513,9 +557,23 @@ impl<'de> Deserialize<'de> for Fraction {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
-    fn err(yaml: &str) -> ParseError {
-        Catalog::parse(yaml).expect_err("invalid catalog")
+    /// The error's message (everything after the file name) and line.
+    struct Failure {
+        message: String,
+        line: Option<usize>,
+    }
+
+    fn err(yaml: &str) -> Failure {
+        let e = Catalog::parse(yaml).expect_err("invalid catalog");
+        let ErrorKind::Input { message, line, .. } = e.kind() else {
+            panic!("an invalid catalog is bad input: {e:?}");
+        };
+        Failure {
+            message: message.clone(),
+            line: *line,
+        }
     }
 
     const HEAD: &str = "models:\n  - id: m\n    endpoints:\n";

@@ -6,11 +6,8 @@ use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 mod render;
 
-use routesim::{
-    Account, Bands, Catalog, Error, MAX_CATALOG_BYTES, MAX_REQUEST_BYTES, Options, Request, Router,
-    Settings,
-};
-use std::io::{self, Read, Write};
+use routesim::{Account, Bands, Catalog, Error, ErrorKind, Options, Request, Router, Settings};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -79,9 +76,9 @@ struct SimulateArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match &cli.command {
-        Command::Route(args) => route(args),
-        Command::Simulate(args) => simulate(args),
+    let (result, common) = match &cli.command {
+        Command::Route(args) => (route(args), &args.common),
+        Command::Simulate(args) => (simulate(args), &args.common),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -93,12 +90,18 @@ fn main() -> ExitCode {
             );
             ExitCode::FAILURE
         }
-        Err(Failure::Routing(err, json)) => report(&err, json),
+        Err(Failure::Routing(err, json)) => report(&err, json, &common.request),
+        Err(Failure::CommandLine(message)) => {
+            let _ = writeln!(io::stderr(), "routesim: error: command line: {message}");
+            ExitCode::from(2)
+        }
     }
 }
 
 enum Failure {
     Routing(Error, bool),
+    /// Flags that do not fit together (exit 2).
+    CommandLine(String),
     /// stdout was closed by its reader (`| head`): end quietly, exit 0.
     ClosedPipe,
     /// Any other failure to write the output (a full disk, ...): exit 1.
@@ -130,19 +133,15 @@ fn load(args: &Common) -> Result<Loaded, Failure> {
         down: args.down_uptime,
     };
     if !(0.0..=1.0).contains(&bands.down) || !(bands.down..=1.0).contains(&bands.stable) {
-        return Err(fail(Error::Input {
-            file: "command line".into(),
-            message: format!(
-                "--down-uptime {} and --stable-uptime {} must satisfy 0 <= down <= stable <= 1",
-                bands.down, bands.stable
-            ),
-            line: None,
-        }));
+        return Err(Failure::CommandLine(format!(
+            "--down-uptime {} and --stable-uptime {} must satisfy 0 <= down <= stable <= 1",
+            bands.down, bands.stable
+        )));
     }
-    let catalog = read(&args.catalog, MAX_CATALOG_BYTES, Catalog::parse).map_err(fail)?;
-    let request = read(&args.request, MAX_REQUEST_BYTES, Request::parse).map_err(fail)?;
+    let catalog = Catalog::from_path(&args.catalog).map_err(fail)?;
+    let request = Request::from_path(&args.request).map_err(fail)?;
     let account = match &args.account {
-        Some(path) => read(path, MAX_REQUEST_BYTES, Account::parse).map_err(fail)?,
+        Some(path) => Account::from_path(path).map_err(fail)?,
         None => Account::default(),
     };
     let seed = args.seed.unwrap_or_else(rand::random);
@@ -158,52 +157,10 @@ fn load(args: &Common) -> Result<Loaded, Failure> {
     })
 }
 
-/// Reads a UTF-8 file of at most `limit` bytes (never more into memory) and parses it.
-fn read<T>(
-    path: &Path,
-    limit: usize,
-    parse: fn(&str) -> Result<T, routesim::ParseError>,
-) -> Result<T, Error> {
-    let file = path.display().to_string();
-    let io_error = |source| Error::Io {
-        file: file.clone(),
-        source,
-    };
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(limit as u64 + 1).read_to_end(&mut bytes))
-        .map_err(io_error)?;
-    let input = |message: String, line: Option<usize>| Error::Input {
-        file: file.clone(),
-        message,
-        line,
-    };
-    if bytes.len() > limit {
-        let size =
-            std::fs::metadata(path).map_or(String::from("more than"), |m| m.len().to_string());
-        return Err(input(
-            format!(
-                "file is {size} bytes, over the limit of {limit} bytes ({} MiB)",
-                limit >> 20
-            ),
-            None,
-        ));
-    }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-        input(
-            format!("expected UTF-8 text, found an invalid byte at offset {at}"),
-            Some(line),
-        )
-    })?;
-    parse(&text).map_err(|e| input(e.message, e.line))
-}
-
-/// Compiles the loaded request, naming the request file in routing errors.
+/// Compiles the loaded request.
 fn compile<'c>(args: &Common, loaded: &'c Loaded) -> Result<Router<'c>, Failure> {
     Router::compile(&loaded.catalog, &loaded.request, &loaded.options)
-        .map_err(|e| Failure::Routing(e.in_file(&args.request.display().to_string()), args.json))
+        .map_err(|e| Failure::Routing(e, args.json))
 }
 
 /// "a/model -> b/fallback", for headers.
@@ -284,15 +241,20 @@ fn simulate(args: &SimulateArgs) -> Result<(), Failure> {
 const PROGRESS_MIN_REQUESTS: u64 = 1 << 22;
 
 /// Prints an error to stderr (and, for exit 3 with `--json`, to stdout) and picks the exit code.
-fn report(err: &Error, json: bool) -> ExitCode {
+/// An unknown-model error is prefixed with the request file, which the library does not know.
+fn report(err: &Error, json: bool, request: &Path) -> ExitCode {
     let mut stderr = io::stderr().lock();
-    let _ = writeln!(stderr, "routesim: error: {err}");
+    let file = match err.kind() {
+        ErrorKind::UnknownModel { .. } => format!("{}: ", request.display()),
+        _ => String::new(),
+    };
+    let _ = writeln!(stderr, "routesim: error: {file}{err}");
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {
         let _ = writeln!(stderr, "  caused by: {cause}");
         source = cause.source();
     }
-    if let Error::Unroutable(u) = err {
+    if let Some(u) = err.unroutable() {
         let mut text = String::new();
         let _ = render::exclusions(&mut text, &u.excluded);
         let _ = write!(stderr, "excluded:\n{text}");
