@@ -3,7 +3,7 @@
 
 use crate::account::Account;
 use crate::catalog::{DataCollection, Endpoint, Model, Parameters, Quantization, Tier};
-use crate::request::Request;
+use crate::request::{MaxPrice, Request};
 use crate::resolve::Resolved;
 use crate::slug::{self, SlugSet};
 
@@ -30,6 +30,7 @@ pub(crate) fn filter_model(
         only: request.provider.only.as_deref().map(SlugSet::new),
         account_only: account.only.as_deref().map(SlugSet::new),
         ignore: SlugSet::new(&ignore),
+        any_ceiling: request.provider.max_price != MaxPrice::default(),
     };
     let mut verdicts: Vec<Option<Reason>> = model
         .endpoints
@@ -58,6 +59,8 @@ struct Lists<'a> {
     account_only: Option<SlugSet<'a>>,
     /// The request's `ignore` followed by the account's.
     ignore: SlugSet<'a>,
+    /// Whether `max_price` sets any ceiling (most requests set none).
+    any_ceiling: bool,
 }
 
 /// The hard filters, in order: only, ignore, quantizations, data_collection, zdr, distillable,
@@ -99,6 +102,9 @@ fn hard_filters(
     if prefs.enforce_distillable_text && !ep.distillable {
         return Some(Reason::Distillable);
     }
+    if !lists.any_ceiling {
+        return later_filters(ep, request);
+    }
     let ceilings = [
         ("prompt", prefs.max_price.prompt, ep.pricing.prompt),
         (
@@ -128,6 +134,12 @@ fn hard_filters(
             }
         }
     }
+    later_filters(ep, request)
+}
+
+/// The filters after max_price: max_tokens, context_length, require_parameters.
+fn later_filters(ep: &Endpoint, request: &Request) -> Option<Reason> {
+    let prefs = &request.provider;
     if let (Some(requested), Some(limit)) = (request.max_tokens, ep.max_completion_tokens) {
         if limit < requested {
             return Some(Reason::MaxTokens { limit, requested });

@@ -87,15 +87,12 @@ impl WeightedRun {
     /// Builds the cumulative table [`WeightedRun::first`] draws by; only runs that may be drawn
     /// alone need it, so compiling skips it for the rest.
     pub(crate) fn index_first_pick(&mut self) {
-        self.cdf = self
-            .weights
-            .as_slice()
-            .iter()
-            .scan(0.0, |acc, &w| {
-                *acc += w;
-                Some(*acc)
-            })
-            .collect();
+        let mut cdf = Vec::with_capacity(self.priced.len());
+        cdf.extend(self.weights.as_slice().iter().scan(0.0, |acc, &w| {
+            *acc += w;
+            Some(*acc)
+        }));
+        self.cdf = cdf;
     }
 
     /// Draws the run's first attempt alone, in O(log n): a zero-price id uniformly when there
