@@ -6,7 +6,7 @@ use crate::catalog::{Catalog, Endpoint, Model, Pricing, Tier};
 use crate::error::Error;
 use crate::explain;
 use crate::filter;
-use crate::order::{BaseOrder, Candidate, Segment};
+use crate::order::{BaseOrder, Candidate, Segment, TargetId};
 use crate::plan::Strategy;
 use crate::request::{Partition, Request, SortBy};
 use crate::resolve::{Options, Resolved};
@@ -45,7 +45,7 @@ pub(crate) fn compile_once<'c>(
         cands: Vec::with_capacity(endpoints),
     };
     let mut entries = Vec::with_capacity(endpoints);
-    let mut pools: Vec<Vec<u32>> = Vec::with_capacity(models.len());
+    let mut pools: Vec<Vec<TargetId>> = Vec::with_capacity(models.len());
     for model in &models {
         filter::slug_warnings(model, request, &mut warnings);
         let verdicts = filter::filter_model(model, request, &resolved, &mut warnings);
@@ -179,32 +179,32 @@ struct Table<'c> {
 
 impl<'c> Table<'c> {
     /// Adds an eligible endpoint and returns its target id.
-    fn push(&mut self, model: &'c Model, ep: &'c Endpoint, price: f64) -> u32 {
-        let id = self.targets.len() as u32;
+    fn push(&mut self, model: &'c Model, ep: &'c Endpoint, price: f64) -> TargetId {
+        let id = TargetId::new(self.targets.len());
         self.targets.push(Target::new(&model.id, ep, price));
         self.cands.push(Candidate { ep, price });
         id
     }
 
     /// Whether a pool holds flex-tier endpoints (`service_tier: "flex"` sorts those by price).
-    fn has_flex(&self, pool: &[u32]) -> bool {
+    fn has_flex(&self, pool: &[TargetId]) -> bool {
         pool.iter()
-            .any(|&id| self.cands[id as usize].ep.tier == Some(Tier::Flex))
+            .any(|&id| self.cands[id.index()].ep.tier == Some(Tier::Flex))
     }
 
     /// Copies of the pool's endpoints that the account has its own key for, as new targets
     /// marked BYOK; the originals stay in the pool as shared capacity.
-    fn own_key_copies(&mut self, pool: &[u32], resolved: &Resolved) -> Vec<u32> {
+    fn own_key_copies(&mut self, pool: &[TargetId], resolved: &Resolved) -> Vec<TargetId> {
         let byok = &resolved.account().byok;
         if byok.is_empty() {
             return Vec::new();
         }
         let mut copies = Vec::new();
         for &id in pool {
-            let cand = self.cands[id as usize];
+            let cand = self.cands[id.index()];
             if byok.iter().any(|s| slug::matches(s, cand.ep)) {
-                copies.push(self.targets.len() as u32);
-                let mut target = self.targets[id as usize].clone();
+                copies.push(TargetId::new(self.targets.len()));
+                let mut target = self.targets[id.index()].clone();
                 target.byok = true;
                 self.targets.push(target);
                 self.cands.push(cand);
@@ -239,7 +239,7 @@ struct Ordered {
 /// nothing more when fallbacks are off (the endpoints left out are then excluded as
 /// `fallbacks_disabled` when the plan is drawn).
 fn order_pool(
-    pool: &[u32],
+    pool: &[TargetId],
     cands: &[Candidate],
     request: &Request,
     base: &BaseOrder,
@@ -258,7 +258,7 @@ fn order_pool(
     let mut matched_order = false;
     for s in order {
         let matched: Vec<usize> = (0..pool.len())
-            .filter(|&i| !placed[i] && slug::matches(s, cands[pool[i] as usize].ep))
+            .filter(|&i| !placed[i] && slug::matches(s, cands[pool[i].index()].ep))
             .collect();
         if matched.is_empty() {
             continue;
@@ -268,17 +268,17 @@ fn order_pool(
             placed[i] = true;
         }
         // A provider slug: its default endpoint first, its others after it in base ordering.
-        let (defaults, others): (Vec<u32>, Vec<u32>) = matched
+        let (defaults, others): (Vec<TargetId>, Vec<TargetId>) = matched
             .iter()
             .map(|&i| pool[i])
-            .partition(|&id| cands[id as usize].ep.is_default());
+            .partition(|&id| cands[id.index()].ep.is_default());
         if !defaults.is_empty() {
             segments.push(Segment::Fixed(defaults));
         }
         base.base(&others, cands, &mut segments);
     }
     if allow_fallbacks {
-        let rest: Vec<u32> = (0..pool.len())
+        let rest: Vec<TargetId> = (0..pool.len())
             .filter(|&i| !placed[i])
             .map(|i| pool[i])
             .collect();
@@ -322,21 +322,21 @@ fn pin_sticky(parts: &mut Vec<Part>, slug: &str, cands: &[Candidate]) {
 /// Takes the endpoint a sticky slug names out of a part's segments: an endpoint slug names one
 /// endpoint, a provider slug its default endpoint (else its first eligible one). `None` when
 /// the slug names no endpoint of the part.
-fn take_pinned(segments: &mut Vec<Segment>, slug: &str, cands: &[Candidate]) -> Option<u32> {
-    let matching: Vec<u32> = segments
+fn take_pinned(segments: &mut Vec<Segment>, slug: &str, cands: &[Candidate]) -> Option<TargetId> {
+    let matching: Vec<TargetId> = segments
         .iter()
         .flat_map(Segment::ids)
-        .filter(|&id| slug::matches(slug, cands[id as usize].ep))
+        .filter(|&id| slug::matches(slug, cands[id.index()].ep))
         .collect();
     let &pinned = matching
         .iter()
-        .find(|&&id| cands[id as usize].ep.is_default())
+        .find(|&&id| cands[id.index()].ep.is_default())
         .or(matching.first())?;
     for seg in segments.iter_mut() {
         match seg {
             Segment::Fixed(ids) => ids.retain(|&id| id != pinned),
             Segment::Weighted(run) => {
-                run.remove(pinned, |id| cands[id as usize].price);
+                run.remove(pinned, |id| cands[id.index()].price);
             }
         }
     }

@@ -68,7 +68,7 @@ pub use catalog::{
 pub use catalog::{MAX_CATALOG_BYTES, PARAMETERS};
 pub use error::{AvailabilityCode, Error, ErrorKind, Relaxation, Unroutable};
 pub use filter::Reason;
-pub use order::{Band, Bands};
+pub use order::{Band, Bands, TargetId};
 pub use plan::{Attempt, Exclusion, Plan, Strategy};
 pub use request::MAX_REQUEST_BYTES;
 pub use request::{

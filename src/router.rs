@@ -5,7 +5,7 @@
 use crate::catalog::{Catalog, Endpoint, Pricing};
 use crate::error::Error;
 use crate::filter::Reason;
-use crate::order::{Scratch, Segment};
+use crate::order::{Scratch, Segment, TargetId};
 use crate::plan::{Attempt, Exclusion, Plan, Strategy};
 use crate::request::Request;
 use crate::resolve::Options;
@@ -61,13 +61,13 @@ impl<'c> Target<'c> {
 /// A caller-owned buffer that plans are drawn into; reuse it to draw without allocating.
 #[derive(Debug, Clone, Default)]
 pub struct PlanBuf {
-    attempts: Vec<u32>,
+    attempts: Vec<TargetId>,
     scratch: Scratch,
 }
 
 impl PlanBuf {
     /// The drawn plan as target ids, first attempt first (see [`Router::target`]).
-    pub fn attempts(&self) -> &[u32] {
+    pub fn attempts(&self) -> &[TargetId] {
         &self.attempts
     }
 }
@@ -92,7 +92,7 @@ pub(crate) enum Entry<'c> {
         endpoint: &'c str,
         reason: Reason,
     },
-    Eligible(u32),
+    Eligible(TargetId),
 }
 
 /// A request compiled against a catalog.
@@ -103,7 +103,7 @@ pub(crate) enum Entry<'c> {
 ///     "models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 0.5, completion: 0.5 } }\n      - { provider: c, pricing: { prompt: 1.5, completion: 1.5 } }\n").unwrap();
 /// let request = routesim::Request::parse(r#"{"model": "m"}"#).unwrap();
 /// let router = routesim::Router::compile(&catalog, &request, &routesim::Options::default()).unwrap();
-/// assert!((router.target(0).first_probability - 0.9).abs() < 1e-12);
+/// assert!((router.targets()[0].first_probability - 0.9).abs() < 1e-12);
 /// let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
 /// let mut buf = router.buffer();
 /// router.draw(&mut rng, &mut buf);
@@ -173,10 +173,10 @@ impl<'c> Router<'c> {
             "compile checks that something can be attempted"
         );
         match &parts[0].segments[0] {
-            Segment::Fixed(ids) => targets[ids[0] as usize].first_probability = 1.0,
+            Segment::Fixed(ids) => targets[ids[0].index()].first_probability = 1.0,
             Segment::Weighted(run) => {
                 for (id, p) in run.first_probabilities() {
-                    targets[id as usize].first_probability = p;
+                    targets[id.index()].first_probability = p;
                 }
             }
         }
@@ -192,7 +192,7 @@ impl<'c> Router<'c> {
 
     /// Every attempt this router can make, in its likeliest order: deterministic runs as they
     /// are, weighted runs cheapest first (zero-price endpoints first).
-    pub fn likely_order(&self) -> Vec<u32> {
+    pub fn likely_order(&self) -> Vec<TargetId> {
         let mut out = Vec::new();
         for part in &self.parts {
             match (&part.segments[0], part.first_only) {
@@ -218,9 +218,14 @@ impl<'c> Router<'c> {
         &self.targets
     }
 
+    /// Every target id, in [`Router::targets`] order.
+    pub fn ids(&self) -> impl Iterator<Item = TargetId> + use<'_, 'c> {
+        (0..self.targets.len()).map(TargetId::new)
+    }
+
     /// One eligible endpoint by id (ids come from [`PlanBuf::attempts`] and [`Router::first`]).
-    pub fn target(&self, id: u32) -> &Target<'c> {
-        &self.targets[id as usize]
+    pub fn target(&self, id: TargetId) -> &Target<'c> {
+        &self.targets[id.index()]
     }
 
     /// A buffer with room for any plan of this router, so that [`Router::draw`] never allocates.
@@ -255,8 +260,8 @@ impl<'c> Router<'c> {
         &self,
         rng: &mut R,
         buf: &mut PlanBuf,
-        mut stop: impl FnMut(&mut R, u32) -> bool,
-    ) -> Option<u32> {
+        mut stop: impl FnMut(&mut R, TargetId) -> bool,
+    ) -> Option<TargetId> {
         buf.attempts.clear();
         for part in &self.parts {
             if part.first_only {
@@ -292,7 +297,7 @@ impl<'c> Router<'c> {
     /// one walked in full fails with the product over its endpoints, whatever their order; one
     /// cut to its first attempt (`allow_fallbacks: false` without `order`) with the mean of
     /// `fail` over that draw.
-    pub fn all_fail_probability(&self, fail: impl Fn(u32) -> f64) -> f64 {
+    pub fn all_fail_probability(&self, fail: impl Fn(TargetId) -> f64) -> f64 {
         let part = |p: &Part| match (&p.segments[0], p.first_only) {
             (Segment::Fixed(ids), true) => fail(ids[0]),
             (Segment::Weighted(run), true) => {
@@ -309,7 +314,7 @@ impl<'c> Router<'c> {
     }
 
     /// Draws only the first attempt, in O(log n).
-    pub fn first<R: Rng + ?Sized>(&self, rng: &mut R) -> u32 {
+    pub fn first<R: Rng + ?Sized>(&self, rng: &mut R) -> TargetId {
         first_of(&self.parts[0].segments[0], rng)
     }
 
@@ -328,8 +333,8 @@ impl<'c> Router<'c> {
             .attempts
             .iter()
             .map(|&id| {
-                drawn[id as usize] = true;
-                let t = &self.targets[id as usize];
+                drawn[id.index()] = true;
+                let t = &self.targets[id.index()];
                 Attempt {
                     model: t.model.to_string(),
                     endpoint: t.endpoint.to_string(),
@@ -344,7 +349,7 @@ impl<'c> Router<'c> {
             .entries
             .iter()
             .filter_map(|entry| match entry {
-                Entry::Eligible(id) if drawn[*id as usize] => None,
+                Entry::Eligible(id) if drawn[id.index()] => None,
                 entry => Some(self.exclusion(entry)),
             })
             .collect();
@@ -375,7 +380,7 @@ pub(crate) fn exclusion(entry: &Entry, targets: &[Target], has_order: bool) -> E
             reason: reason.clone(),
         },
         Entry::Eligible(id) => {
-            let t = &targets[*id as usize];
+            let t = &targets[id.index()];
             Exclusion {
                 model: t.model.to_string(),
                 endpoint: t.endpoint.to_string(),
@@ -386,7 +391,7 @@ pub(crate) fn exclusion(entry: &Entry, targets: &[Target], has_order: bool) -> E
 }
 
 /// The first attempt of a segment drawn alone.
-fn first_of<R: Rng + ?Sized>(segment: &Segment, rng: &mut R) -> u32 {
+fn first_of<R: Rng + ?Sized>(segment: &Segment, rng: &mut R) -> TargetId {
     match segment {
         Segment::Fixed(ids) => ids[0],
         Segment::Weighted(run) => run.first(rng),
@@ -470,7 +475,7 @@ models:
     fn without_the_default_endpoint_a_provider_slug_draws_among_the_others() {
         let r = compile(r#"{"model":"m","provider":{"order":["a"],"ignore":["a/turbo"],"zdr":false,"only":["a/eu","b","a/turbo"]}}"#).unwrap();
         assert_eq!(slugs(&r, 1), ["a/eu", "b"]);
-        assert_eq!(r.target(0).first_probability, 1.0);
+        assert_eq!(r.target(TargetId::new(0)).first_probability, 1.0);
     }
 
     #[test]
@@ -500,7 +505,7 @@ models:
         for _ in 0..100 {
             assert_ne!(
                 r.first(&mut rng),
-                4,
+                TargetId::new(4),
                 "a down endpoint is never first while others are up"
             );
         }

@@ -13,6 +13,7 @@
 //! integer counts only, so the result is bit-identical whatever the number of threads.
 
 use crate::mix_seed;
+use crate::order::TargetId;
 use crate::request::{Request, UsageEstimate};
 use crate::router::{PlanBuf, Router};
 use rand::rngs::Xoshiro256PlusPlus;
@@ -196,18 +197,18 @@ impl<'r> Walk<'r> {
         let threshold = &self.threshold[..];
         for _ in 0..n {
             let served = self.router.draw_until(rng, buf, |rng, id| {
-                let t = threshold[id as usize];
+                let t = threshold[id.index()];
                 t >= ALWAYS || (t > 0 && (rng.next_u64() >> 11) < t)
             });
             let attempts = buf.attempts();
             if let Some(&first) = attempts.first() {
-                tally.first[first as usize] += 1;
+                tally.first[first.index()] += 1;
             }
             for &id in attempts {
-                tally.attempted[id as usize] += 1;
+                tally.attempted[id.index()] += 1;
             }
             match served {
-                Some(id) => tally.served[id as usize] += 1,
+                Some(id) => tally.served[id.index()] += 1,
                 None => tally.failed += 1,
             }
         }
@@ -258,11 +259,11 @@ fn summarize(router: &Router, settings: &Settings, tally: &Tally) -> Simulation 
     let targets = router.targets();
     // A target can be in a plan iff the plan does not surely fail when it alone always works.
     let reachable =
-        |id: u32| router.all_fail_probability(|j| if j == id { 0.0 } else { 1.0 }) < 1.0;
+        |id: TargetId| router.all_fail_probability(|j| if j == id { 0.0 } else { 1.0 }) < 1.0;
     let mut served = Vec::new();
     let mut no_latency = Vec::new();
     for (id, t) in targets.iter().enumerate() {
-        if !reachable(id as u32) {
+        if !reachable(TargetId::new(id)) {
             continue;
         }
         if t.latency.is_none() {

@@ -167,8 +167,8 @@ fn walking_plans_and_first_picks_never_allocate() {
                 let stopped = router.draw_until(&mut rng, &mut buf, |rng, _| {
                     rand::Rng::next_u32(rng) % 3 == 0
                 });
-                sum += u64::from(stopped.unwrap_or(0));
-                sum += u64::from(router.first(&mut rng));
+                sum += stopped.map_or(0, |id| id.index() as u64);
+                sum += router.first(&mut rng).index() as u64;
             }
         });
         assert_eq!(n, 0, "{text}: draw_until/first allocated {n} times");

@@ -170,7 +170,7 @@ fn check(name: &str, yaml: &str, seed: u64, n: u64) {
                 .unwrap_or_else(|| panic!("{name}: unknown endpoint {}", t.endpoint))
         })
         .collect();
-    let index = |id: u32| rows_of[id as usize];
+    let index = |id: routesim::TargetId| rows_of[id.index()];
 
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(routesim::mix_seed(seed));
     let mut buf = router.buffer();
@@ -193,7 +193,8 @@ fn check(name: &str, yaml: &str, seed: u64, n: u64) {
     }
 
     for (i, row) in rows.iter().enumerate() {
-        let id = (0..router.targets().len() as u32)
+        let id = router
+            .ids()
             .find(|&id| router.target(id).endpoint == row.tag)
             .unwrap_or_else(|| panic!("{name}: {} is not eligible", row.tag));
         let reported = router.target(id).first_probability;

@@ -8,6 +8,7 @@
 //! for drawing the first attempt alone. Callers see ids, first probabilities, the first pick,
 //! successive draws and the removal of an id.
 
+use super::TargetId;
 use crate::rng;
 use rand::Rng;
 
@@ -17,9 +18,9 @@ use rand::Rng;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct WeightedRun {
     /// Zero-price ids, in pool order; drawn in uniformly random order, before every priced one.
-    free: Vec<u32>,
+    free: Vec<TargetId>,
     /// Priced ids, cheapest first, so that weights which underflow to zero keep price order.
-    priced: Vec<u32>,
+    priced: Vec<TargetId>,
     /// `weights` weighs `priced`, position for position.
     weights: Weights,
     /// Running sums of the weights, for the first pick; empty until indexed.
@@ -28,7 +29,16 @@ pub(crate) struct WeightedRun {
 
 /// Room that long runs need to draw without allocating (see [`WeightedRun::scratch_len`]).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Scratch(Vec<(f64, u32)>);
+pub(crate) struct Scratch(Vec<Keyed<TargetId>>);
+
+/// An id of a long run with its exponential key and its position in the run: the draw sorts
+/// by key, ties (zero weights) by position, which is price order.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Keyed<T> {
+    key: f64,
+    pos: u32,
+    id: T,
+}
 
 impl Scratch {
     pub(crate) fn with_capacity(n: usize) -> Scratch {
@@ -39,7 +49,11 @@ impl Scratch {
 impl WeightedRun {
     /// A run of `free` (zero-price) and `priced` ids, `priced` sorted cheapest first, with the
     /// price of each priced id from `price`.
-    pub(crate) fn new(free: Vec<u32>, priced: Vec<u32>, price: impl Fn(u32) -> f64) -> WeightedRun {
+    pub(crate) fn new(
+        free: Vec<TargetId>,
+        priced: Vec<TargetId>,
+        price: impl Fn(TargetId) -> f64,
+    ) -> WeightedRun {
         debug_assert!(
             priced.windows(2).all(|w| price(w[0]) <= price(w[1])),
             "priced ids come cheapest first"
@@ -55,7 +69,7 @@ impl WeightedRun {
 
     /// The run's ids in their likeliest order, in two parts: the zero-price ones, then the
     /// priced ones cheapest first.
-    pub(crate) fn parts(&self) -> (&[u32], &[u32]) {
+    pub(crate) fn parts(&self) -> (&[TargetId], &[TargetId]) {
         (&self.free, &self.priced)
     }
 
@@ -67,7 +81,7 @@ impl WeightedRun {
     /// The exact probability of each id that can come first (SPEC section 5): the zero-price
     /// ids share equally when there are any, else each priced id has `w / W`. Ids left out have
     /// probability 0.
-    pub(crate) fn first_probabilities(&self) -> impl Iterator<Item = (u32, f64)> + '_ {
+    pub(crate) fn first_probabilities(&self) -> impl Iterator<Item = (TargetId, f64)> + '_ {
         let free = (!self.free.is_empty()).then(|| {
             let p = 1.0 / self.free.len() as f64;
             self.free.iter().map(move |&id| (id, p))
@@ -97,7 +111,7 @@ impl WeightedRun {
 
     /// Draws the run's first attempt alone, in O(log n): a zero-price id uniformly when there
     /// are any, else a priced id with probability `w / W`.
-    pub(crate) fn first<R: Rng + ?Sized>(&self, rng: &mut R) -> u32 {
+    pub(crate) fn first<R: Rng + ?Sized>(&self, rng: &mut R) -> TargetId {
         if !self.free.is_empty() {
             return self.free[rng::index(rng, self.free.len())];
         }
@@ -121,9 +135,9 @@ impl WeightedRun {
     pub(crate) fn draw_until<R: Rng + ?Sized>(
         &self,
         rng: &mut R,
-        out: &mut Vec<u32>,
+        out: &mut Vec<TargetId>,
         scratch: &mut Scratch,
-        stop: &mut impl FnMut(&mut R, u32) -> bool,
+        stop: &mut impl FnMut(&mut R, TargetId) -> bool,
     ) -> Option<usize> {
         let start = out.len();
         if !self.free.is_empty() {
@@ -140,7 +154,7 @@ impl WeightedRun {
 
     /// Takes `id` out of the run, reweighing the priced ids left (`price` as for
     /// [`WeightedRun::new`]). Returns whether the run had it.
-    pub(crate) fn remove(&mut self, id: u32, price: impl Fn(u32) -> f64) -> bool {
+    pub(crate) fn remove(&mut self, id: TargetId, price: impl Fn(TargetId) -> f64) -> bool {
         if let Some(i) = self.free.iter().position(|&f| f == id) {
             self.free.remove(i);
             return true;
@@ -213,7 +227,7 @@ fn block(n: usize) -> Option<usize> {
 /// the most expensive endpoint, `(max_price / price)^2` (so $1 and $3 weigh 9 and 1, and the
 /// documented example gives exactly 0.9), or, when prices span more than 150 orders of
 /// magnitude, relative to the cheapest, `(min_price / price)^2` in `(0, 1]`.
-fn weights(priced: &[u32], price: impl Fn(u32) -> f64) -> Vec<f64> {
+fn weights<T: Copy>(priced: &[T], price: impl Fn(T) -> f64) -> Vec<f64> {
     let prices = || priced.iter().map(|&id| price(id));
     let min = prices().fold(f64::INFINITY, f64::min);
     let max = prices().fold(0.0, f64::max);
@@ -246,10 +260,10 @@ const TINY: f64 = f64::from_bits((1023 - 900) << 52);
 
 /// Shuffles `ids` uniformly (forward Fisher-Yates), one position at a time; after each,
 /// `stop(rng, id)` may end the walk. Returns the position that stopped it.
-fn shuffle_until<R: Rng + ?Sized>(
+fn shuffle_until<R: Rng + ?Sized, T: Copy>(
     rng: &mut R,
-    ids: &mut [u32],
-    stop: &mut impl FnMut(&mut R, u32) -> bool,
+    ids: &mut [T],
+    stop: &mut impl FnMut(&mut R, T) -> bool,
 ) -> Option<usize> {
     let n = ids.len();
     for i in 0..n {
@@ -267,12 +281,12 @@ fn shuffle_until<R: Rng + ?Sized>(
 /// as they arrive); after each, `stop(rng, id)` may end the walk, leaving the rest undrawn.
 /// Returns the position that stopped it. `ids` arrive cheapest first (heaviest first, so most
 /// scans stop at once), and zero weights (underflow) therefore last: they keep that order.
-fn successive_until<R: Rng + ?Sized>(
+fn successive_until<R: Rng + ?Sized, T: Copy>(
     rng: &mut R,
-    ids: &mut [u32],
+    ids: &mut [T],
     weights: &Weights,
-    scratch: &mut Vec<(f64, u32)>,
-    stop: &mut impl FnMut(&mut R, u32) -> bool,
+    scratch: &mut Vec<Keyed<T>>,
+    stop: &mut impl FnMut(&mut R, T) -> bool,
 ) -> Option<usize> {
     let n = ids.len();
     debug_assert_eq!(n, weights.len);
@@ -283,10 +297,10 @@ fn successive_until<R: Rng + ?Sized>(
         "zero weights come last"
     );
     match block(n) {
-        Some(8) => return linear_until::<R, 8>(rng, ids, weights, stop),
-        Some(16) => return linear_until::<R, 16>(rng, ids, weights, stop),
-        Some(32) => return linear_until::<R, 32>(rng, ids, weights, stop),
-        Some(_) => return linear_until::<R, 64>(rng, ids, weights, stop),
+        Some(8) => return linear_until::<R, T, 8>(rng, ids, weights, stop),
+        Some(16) => return linear_until::<R, T, 16>(rng, ids, weights, stop),
+        Some(32) => return linear_until::<R, T, 32>(rng, ids, weights, stop),
+        Some(_) => return linear_until::<R, T, 64>(rng, ids, weights, stop),
         None => {}
     }
     // Efraimidis-Spirakis: ascending keys Exp(1) / weight have the successive-sampling law.
@@ -297,15 +311,16 @@ fn successive_until<R: Rng + ?Sized>(
         } else {
             f64::INFINITY
         };
-        scratch.push((key, pos as u32));
+        scratch.push(Keyed {
+            key,
+            pos: pos as u32,
+            id: ids[pos],
+        });
     }
-    scratch.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    // Write back in key order: swap positions for ids, then copy.
-    for entry in scratch.iter_mut() {
-        entry.1 = ids[entry.1 as usize];
-    }
-    for (slot, &(_, id)) in ids.iter_mut().zip(scratch.iter()) {
-        *slot = id;
+    // Equal keys (only infinite ones: zero weights) keep their position, which is price order.
+    scratch.sort_unstable_by(|a, b| a.key.total_cmp(&b.key).then(a.pos.cmp(&b.pos)));
+    for (slot, entry) in ids.iter_mut().zip(scratch.iter()) {
+        *slot = entry.id;
     }
     ids.iter().position(|&id| stop(rng, id))
 }
@@ -315,11 +330,11 @@ fn successive_until<R: Rng + ?Sized>(
 /// first as they arrive, so most scans stop within a step or two) and swaps the pick into
 /// place. Indices into the copy are masked with `N - 1`, which never changes one below `n`
 /// and spares every access a bounds check.
-fn linear_until<R: Rng + ?Sized, const N: usize>(
+fn linear_until<R: Rng + ?Sized, T: Copy, const N: usize>(
     rng: &mut R,
-    ids: &mut [u32],
+    ids: &mut [T],
     weights: &Weights,
-    stop: &mut impl FnMut(&mut R, u32) -> bool,
+    stop: &mut impl FnMut(&mut R, T) -> bool,
 ) -> Option<usize> {
     let n = ids.len();
     debug_assert!(n < N, "the sentinel needs a slot past the weights");
@@ -369,12 +384,12 @@ fn linear_until<R: Rng + ?Sized, const N: usize>(
 
 /// [`successive_until`] with the weights of `ids` as they arrive read from `weight`.
 #[cfg(test)]
-fn draw_by<R: Rng + ?Sized>(
+fn draw_by<R: Rng + ?Sized, T: Copy>(
     rng: &mut R,
-    ids: &mut [u32],
-    weight: impl Fn(u32) -> f64,
-    scratch: &mut Vec<(f64, u32)>,
-    stop: &mut impl FnMut(&mut R, u32) -> bool,
+    ids: &mut [T],
+    weight: impl Fn(T) -> f64,
+    scratch: &mut Vec<Keyed<T>>,
+    stop: &mut impl FnMut(&mut R, T) -> bool,
 ) -> Option<usize> {
     let weights = Weights::new(ids.iter().map(|&id| weight(id)).collect());
     successive_until(rng, ids, &weights, scratch, stop)
