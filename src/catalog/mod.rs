@@ -217,19 +217,30 @@ impl<'de> Deserialize<'de> for Percentiles {
 /// Quantization levels (SPEC section 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
 pub enum Quantization {
+    /// 4-bit integers.
     Int4,
+    /// 8-bit integers.
     Int8,
+    /// 4-bit floats; the `fp4` filter also admits `mxfp4` and `nvfp4` (SPEC section 3).
     Fp4,
+    /// 4-bit microscaling floats (OCP MX).
     Mxfp4,
+    /// NVIDIA's 4-bit floats.
     Nvfp4,
+    /// 6-bit floats.
     Fp6,
+    /// 8-bit floats; the `fp8` filter also admits `mxfp8`.
     Fp8,
+    /// 8-bit microscaling floats (OCP MX).
     Mxfp8,
+    /// 16-bit IEEE floats.
     Fp16,
+    /// 16-bit brain floats.
     Bf16,
+    /// 32-bit floats.
     Fp32,
+    /// Not stated by the listing; also what a missing quantization counts as.
     Unknown,
 }
 
