@@ -37,6 +37,7 @@ pub mod router;
 pub mod plan;
 pub mod simulate;
 pub mod error;
+mod json;
 mod parse;
 #[cfg(feature = "proptest")]
 pub mod strategies;
@@ -48,12 +49,13 @@ pub use catalog::{
 };
 pub use error::{AvailabilityCode, Error, ErrorKind, Relaxation, Unroutable};
 pub use order::{Band, Bands};
+pub use parse::MAX_FLOW_DEPTH;
 pub use plan::{Attempt, Exclusion, Plan, Reason, Strategy};
 pub use request::{
     MaxPrice, ModelRef, Partition, Preferences, Request, ServiceTier, Sort, SortBy, UsageEstimate,
 };
 pub use router::{Options, PlanBuf, Router, Target};
-pub use yaml::{ALIAS_EXPANSION_BUDGET, MAX_FLOW_DEPTH};
+pub use yaml::ALIAS_EXPANSION_BUDGET;
 
 use rand::Rng;
 
