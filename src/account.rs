@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::parse;
 use crate::request::MAX_REQUEST_BYTES;
 use crate::request::{Partition, Sort, SortBy};
-use crate::yaml::{self, Text, texts};
+use crate::yaml::{Text, texts};
 use serde::Deserialize;
 use std::io::Read;
 use std::path::Path;
@@ -39,6 +39,7 @@ pub struct Account {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 struct RawAccount {
     ignore: Option<Vec<Text>>,
     only: Option<Vec<Text>>,
@@ -49,17 +50,19 @@ struct RawAccount {
     sticky: Option<Text>,
 }
 
+parse::map_only!(RawAccount, "struct RawAccount");
+
 impl Account {
     /// Parses an account file (YAML or JSON). An empty document is an empty account.
     ///
     /// Text over [`MAX_REQUEST_BYTES`] is refused. Errors name no file;
     /// [`Account::from_path`] and [`Account::from_reader`] name theirs.
     pub fn parse(text: &str) -> Result<Account, Error> {
-        yaml::check_hostile(text, MAX_REQUEST_BYTES, "account file")?;
+        parse::check_size(text, MAX_REQUEST_BYTES, "account file")?;
         if text.trim().is_empty() {
             return Ok(Account::default());
         }
-        let raw: RawAccount = yaml::from_str(text)?;
+        let raw: RawAccount = parse::from_str(text, MAX_REQUEST_BYTES, "account file")?;
         Ok(Account {
             ignore: raw.ignore.map(texts).unwrap_or_default(),
             only: raw.only.map(texts),

@@ -56,6 +56,7 @@ mod plan;
 mod explain;
 mod simulate;
 mod error;
+mod json;
 mod parse;
 #[cfg(feature = "proptest")]
 pub mod strategies;
@@ -69,6 +70,7 @@ pub use catalog::{MAX_CATALOG_BYTES, PARAMETERS};
 pub use error::{AvailabilityCode, Error, ErrorKind, Relaxation, Unroutable};
 pub use filter::Reason;
 pub use order::{Band, Bands, TargetId};
+pub use parse::MAX_FLOW_DEPTH;
 pub use plan::{Attempt, Exclusion, Plan, Strategy};
 pub use request::MAX_REQUEST_BYTES;
 pub use request::{
@@ -78,7 +80,7 @@ pub use resolve::Options;
 pub use router::{PlanBuf, Router, Target};
 pub use simulate::CHUNK as SIMULATION_CHUNK;
 pub use simulate::{DEFAULT_USAGE, Served, Settings, Simulation, simulate, simulate_with_progress};
-pub use yaml::{ALIAS_EXPANSION_BUDGET, MAX_FLOW_DEPTH};
+pub use yaml::ALIAS_EXPANSION_BUDGET;
 
 use rand::Rng;
 

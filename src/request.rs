@@ -7,7 +7,7 @@
 use crate::catalog::{DataCollection, PARAMETERS, Parameters, Percentiles, Quantization};
 use crate::error::Error;
 use crate::parse;
-use crate::yaml::{self, Text, texts};
+use crate::yaml::{Text, texts};
 use serde::de::{self, Deserializer, IntoDeserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -207,13 +207,14 @@ pub const MAX_REQUEST_BYTES: usize = 16 << 20;
 impl Request {
     /// Parses a request body (JSON or YAML).
     ///
-    /// Text over [`MAX_REQUEST_BYTES`], or YAML whose aliases expand past
+    /// JSON is read by serde_json, anything else by serde_yaml, as [`Catalog::parse`](crate::Catalog::parse)
+    /// describes. Text over [`MAX_REQUEST_BYTES`], nesting past
+    /// [`MAX_FLOW_DEPTH`](crate::MAX_FLOW_DEPTH), or YAML whose aliases expand past
     /// [`ALIAS_EXPANSION_BUDGET`](crate::ALIAS_EXPANSION_BUDGET) nodes, is refused before
     /// it is parsed. Errors name no file; [`Request::from_path`] and [`Request::from_reader`]
     /// name theirs.
     pub fn parse(text: &str) -> Result<Request, Error> {
-        yaml::check_hostile(text, MAX_REQUEST_BYTES, "request")?;
-        let raw: RawRequest = yaml::from_str(text)?;
+        let raw: RawRequest = parse::from_str(text, MAX_REQUEST_BYTES, "request")?;
         let mut models = Vec::new();
         if let Some(id) = raw.model {
             models.push(model_ref(&id, "model".to_string()));
@@ -349,7 +350,14 @@ impl<'de> Deserialize<'de> for RawRequest {
                         "models" => raw.models = map.next_value::<Option<Vec<Text>>>()?.map(texts),
                         "max_tokens" => raw.max_tokens = map.next_value()?,
                         "max_completion_tokens" => raw.max_completion_tokens = map.next_value()?,
-                        "usage_estimate" => raw.usage_estimate = map.next_value()?,
+                        "usage_estimate" => {
+                            raw.usage_estimate =
+                                map.next_value::<Option<RawUsage>>()?
+                                    .map(|u| UsageEstimate {
+                                        prompt_tokens: u.prompt_tokens,
+                                        completion_tokens: u.completion_tokens,
+                                    })
+                        }
                         "service_tier" => raw.service_tier = map.next_value()?,
                         "provider" => raw.provider = map.next_value()?,
                         _ => {
@@ -379,7 +387,7 @@ impl<'de> Deserialize<'de> for RawRequest {
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-#[serde(expecting = "the provider preferences: a map")]
+#[serde(remote = "Self")]
 struct RawProvider {
     order: Option<Vec<Text>>,
     #[serde(alias = "allowFallbacks")]
@@ -402,6 +410,19 @@ struct RawProvider {
     #[serde(alias = "preferredMaxLatency")]
     preferred_max_latency: Option<Percentiles>,
 }
+
+parse::map_only!(RawProvider, "the provider preferences: a map");
+
+/// `usage_estimate`, read as a map only (see [`parse::map_only`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
+struct RawUsage {
+    prompt_tokens: Option<u64>,
+    completion_tokens: Option<u64>,
+}
+
+parse::map_only!(RawUsage, "struct UsageEstimate");
 
 /// `sort`: a key name, or `{by, partition}` (a null `by` means no sort).
 struct RawSort(Option<Sort>);
@@ -447,9 +468,7 @@ impl<'de> Deserialize<'de> for RawSort {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[serde(
-    expecting = "a map of price ceilings (`prompt`, `completion`, `request`, `image`, `audio`)"
-)]
+#[serde(remote = "Self")]
 struct RawMaxPrice {
     prompt: Option<Ceiling>,
     completion: Option<Ceiling>,
@@ -457,6 +476,11 @@ struct RawMaxPrice {
     image: Option<Ceiling>,
     audio: Option<Ceiling>,
 }
+
+parse::map_only!(
+    RawMaxPrice,
+    "a map of price ceilings (`prompt`, `completion`, `request`, `image`, `audio`)"
+);
 
 impl RawMaxPrice {
     fn into_max_price(self) -> MaxPrice {

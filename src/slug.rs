@@ -118,7 +118,8 @@ impl<'a> SlugSet<'a> {
     }
 }
 
-/// The candidate closest to `slug` by edit distance (case-insensitive); ties keep the first.
+/// The candidate closest to `slug` by Levenshtein distance over chars (strsim's), ignoring
+/// case; ties keep the first candidate.
 pub(crate) fn nearest<'a>(
     slug: &str,
     candidates: impl IntoIterator<Item = &'a str>,
@@ -126,25 +127,9 @@ pub(crate) fn nearest<'a>(
     let wanted = normalize(slug);
     candidates
         .into_iter()
-        .map(|c| (edit_distance(&wanted, &c.to_ascii_lowercase()), c))
+        .map(|c| (strsim::levenshtein(&wanted, &c.to_ascii_lowercase()), c))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
-}
-
-/// Levenshtein distance over chars.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diag = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let up = row[j + 1];
-            row[j + 1] = (diag + usize::from(ca != *cb)).min(up + 1).min(row[j] + 1);
-            diag = up;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]
@@ -160,18 +145,32 @@ mod tests {
     }
 
     #[test]
-    fn nearest_picks_the_closest_candidate() {
+    fn the_nearest_slug_is_the_one_fewest_edits_away_and_ties_keep_the_first() {
+        let candidates = [
+            "deepinfra",
+            "deepinfra/fast",
+            "deepinfra/turbo",
+            "together/turbo",
+            "novita",
+        ];
+        // Distances, in candidate order: 6, 5, 2, 10, 13 (a swap is two substitutions).
         assert_eq!(
-            nearest("deepinfar", ["novita", "deepinfra"]),
-            Some("deepinfra")
+            nearest("Deepinfra/Trubo", candidates),
+            Some("deepinfra/turbo")
         );
-    }
-
-    #[test]
-    fn edit_distance_counts_single_edits() {
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("same", "same"), 0);
+        // 11, 13, 8, 1, 11: one insertion.
+        assert_eq!(nearest("togther/turbo", candidates), Some("together/turbo"));
+        // 4, 4, 2, 10, 11: the shared prefix does not make deepinfra nearer.
+        assert_eq!(
+            nearest("deepinfra/tur", candidates),
+            Some("deepinfra/turbo")
+        );
+        // 5, 9, 5, 6, 9: deepinfra and deepinfra/turbo tie, and the first candidate wins.
+        assert_eq!(nearest("deep/turbo", candidates), Some("deepinfra"));
+        // "ab" is one substitution from both "ac" and "ad": the first wins.
+        assert_eq!(nearest("ab", ["ac", "ad"]), Some("ac"));
+        assert_eq!(nearest("ab", ["ad", "ac"]), Some("ad"));
+        assert_eq!(nearest("ab", []), None);
     }
 
     #[test]

@@ -1,17 +1,14 @@
-//! The one place that parses YAML (and JSON, which is YAML): swap `serde_yaml` for a maintained
-//! fork here and nowhere else.
+//! The one place that parses YAML: swap `serde_yaml` for a maintained fork here and nowhere
+//! else. JSON goes to serde_json (`json.rs`) unless it turns out not to be JSON.
 
 use crate::error::Error;
+use crate::parse::MAX_FLOW_DEPTH;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess};
 use serde::de::{EnumAccess, VariantAccess, Visitor};
 use std::cell::Cell;
 use std::fmt;
 
 mod flow_depth;
-
-/// How deep flow collections (`[...]`, `{...}`) may nest: serde_yaml refuses deeper values
-/// anyway, and libyaml's scanner slows down in proportion to the depth on every token.
-pub const MAX_FLOW_DEPTH: usize = 128;
 
 /// What a document may hold once its aliases are expanded, counted as one unit per node plus
 /// one per byte of each string: `max(2 x bytes, ALIAS_EXPANSION_BUDGET)`. Without aliases a
@@ -20,7 +17,7 @@ pub const MAX_FLOW_DEPTH: usize = 128;
 /// expand to billions of nodes or gigabytes of repeated strings.
 pub const ALIAS_EXPANSION_BUDGET: usize = 1 << 20;
 
-/// Deserializes one YAML or JSON document into `T`.
+/// Deserializes one YAML document into `T`.
 ///
 /// serde_yaml refuses alias expansion past a fixed repetition budget and nesting past 128
 /// levels, which keeps hostile inputs bounded.
@@ -52,22 +49,14 @@ fn split_path(message: &str) -> (Option<String>, &str) {
     }
 }
 
-/// Refuses text over `limit` bytes and YAML whose flow collections nest too deep or whose
-/// aliases expand past the budget, before any typed parse runs. `what` names the input in
-/// the message ("catalog", "request").
-pub(crate) fn check_hostile(text: &str, limit: usize, what: &str) -> Result<(), Error> {
-    crate::parse::check_size(text, limit, what)?;
+/// Refuses YAML whose flow collections nest past [`MAX_FLOW_DEPTH`] or whose aliases expand
+/// past the budget, before any typed parse runs.
+pub(crate) fn check_hostile(text: &str) -> Result<(), Error> {
     let (depth, line) = flow_depth::deepest(text);
     if depth > MAX_FLOW_DEPTH {
-        let detail = format!(
-            "brackets ([...] or {{...}}) nest {depth} levels deep, over the limit of {MAX_FLOW_DEPTH}"
-        );
-        return Err(Error::input(None, &detail, Some(line)).with_expected_found(
-            format!("at most {MAX_FLOW_DEPTH} levels"),
-            format!("{depth} levels"),
-        ));
+        return Err(crate::parse::too_deep(depth, line));
     }
-    // Aliases need anchors, and anchors need `&`: most files (all JSON) skip the counting pass.
+    // Aliases need anchors, and anchors need `&`: most files skip the counting pass.
     if !text.contains('&') {
         return Ok(());
     }
@@ -191,52 +180,11 @@ impl<'de> Visitor<'de> for Count<'_> {
     }
 }
 
-/// Names the model and endpoint behind a catalog error path, as validation messages do:
-/// `models[0].endpoints[3].pricing` becomes `models[0] (a/m).endpoints[3] (deepinfra/turbo).pricing`
-/// and `data.endpoints[3]` becomes `data.endpoints[3] (deepinfra/fp8)`. The text is read again
-/// leniently for the ids; when that fails, the path is returned as it was.
-pub(crate) fn label_catalog_path(text: &str, message: &str) -> String {
-    let index = |rest: &str| -> Option<(usize, usize)> {
-        let close = rest.find(']')?;
-        Some((rest[..close].parse().ok()?, close + 1))
-    };
-    let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
-        return message.to_string();
-    };
-    let label = |v: &serde_yaml::Value, keys: &[&str]| {
-        keys.iter()
-            .find_map(|k| v.get(*k).and_then(|x| x.as_str()))
-            .map(|s| format!(" ({s})"))
-            .unwrap_or_default()
-    };
-    let mut out = String::new();
-    let mut rest = message;
-    let mut node = &doc;
-    // (path prefix, the map holding the list, the list, the keys that label an item)
-    let steps: [(&str, Option<&str>, &str, &[&str]); 3] = [
-        ("models[", None, "models", &["id"]),
-        (".endpoints[", None, "endpoints", &["tag", "provider"]),
-        ("data.endpoints[", Some("data"), "endpoints", &["tag"]),
-    ];
-    for (prefix, parent, list, keys) in steps {
-        let Some(after) = rest.strip_prefix(prefix) else {
-            continue;
-        };
-        let Some((i, used)) = index(after) else {
-            break;
-        };
-        let holder = parent.and_then(|p| node.get(p)).unwrap_or(node);
-        let Some(item) = holder.get(list).and_then(|l| l.get(i)) else {
-            break;
-        };
-        out.push_str(prefix);
-        out.push_str(&after[..used]);
-        out.push_str(&label(item, keys));
-        rest = &after[used..];
-        node = item;
-    }
-    out.push_str(rest);
-    out
+/// The document as a generic tree, read leniently; `None` when it does not parse. Read as
+/// serde_yaml's own `Value` first, which refuses duplicate keys as the typed parse does.
+pub(crate) fn document(text: &str) -> Option<serde_json::Value> {
+    let value: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
+    serde_json::to_value(value).ok()
 }
 
 /// A string that must be written as one: serde_yaml hands any scalar (`1`, `true`, `null`)
@@ -284,14 +232,14 @@ mod tests {
     #[test]
     fn aliases_within_the_budget_pass_and_beyond_it_fail() {
         let small = "a: &x [1, 2]\nb: [*x, *x]\n";
-        assert!(check_hostile(small, 1 << 20, "request").is_ok());
+        assert!(check_hostile(small).is_ok());
         // 1100 references to 1000 scalars: 1.1 million nodes from 10 KB.
         let bomb = format!(
             "a: &x [{}]\nb: [{}]\n",
             vec!["1"; 1000].join(","),
             vec!["*x"; 1100].join(",")
         );
-        let err = check_hostile(&bomb, 1 << 20, "request").unwrap_err();
+        let err = check_hostile(&bomb).unwrap_err();
         assert!(err.to_string().contains("aliases expand"), "{err}");
     }
 
@@ -302,9 +250,9 @@ mod tests {
             "[".repeat(MAX_FLOW_DEPTH),
             "]".repeat(MAX_FLOW_DEPTH)
         );
-        assert!(check_hostile(&at, 1 << 20, "request").is_ok());
+        assert!(check_hostile(&at).is_ok());
         let over = format!("[{at}]");
-        let err = check_hostile(&over, 1 << 20, "request").unwrap_err();
+        let err = check_hostile(&over).unwrap_err();
         assert!(err.to_string().contains("129 levels deep"), "{err}");
     }
 }

@@ -11,7 +11,7 @@ mod params;
 pub use params::{PARAMETERS, Parameters};
 
 use crate::error::Error;
-use crate::{parse, yaml};
+use crate::parse;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -319,14 +319,15 @@ impl Catalog {
     /// Parses and validates a catalog in routesim's YAML format or OpenRouter's
     /// endpoint-listing JSON (recognised by its top-level `data` key).
     ///
-    /// Text over [`MAX_CATALOG_BYTES`], or YAML whose aliases expand past
-    /// [`ALIAS_EXPANSION_BUDGET`](crate::ALIAS_EXPANSION_BUDGET) nodes, is refused before
-    /// it is parsed. Errors name no file ([`Error::file`] is `None`); [`Catalog::from_path`]
+    /// JSON (text opening with `{` or `[`) is read by serde_json, anything else (and text
+    /// that turns out not to be JSON) by serde_yaml. Text over [`MAX_CATALOG_BYTES`],
+    /// nesting past [`MAX_FLOW_DEPTH`](crate::MAX_FLOW_DEPTH), or YAML whose aliases expand
+    /// past [`ALIAS_EXPANSION_BUDGET`](crate::ALIAS_EXPANSION_BUDGET) nodes, is refused
+    /// before it is parsed. Errors name no file ([`Error::file`] is `None`); [`Catalog::from_path`]
     /// and [`Catalog::from_reader`] name theirs.
     pub fn parse(text: &str) -> Result<Catalog, Error> {
-        yaml::check_hostile(text, MAX_CATALOG_BYTES, "catalog")?;
-        let document: Document = yaml::from_str(text)
-            .map_err(|e| e.with_field_label(|field| yaml::label_catalog_path(text, field)))?;
+        let document: Document = parse::from_str(text, MAX_CATALOG_BYTES, "catalog")
+            .map_err(|e| e.with_field_label(|field| label_path(text, field)))?;
         let catalog = match document {
             Document::Native(models) => native::convert(models),
             Document::Listing(data) => openrouter::convert(data),
@@ -455,6 +456,55 @@ impl Catalog {
     }
 }
 
+/// Names the model and endpoint behind a catalog error path, as validation messages do:
+/// `models[0].endpoints[3].pricing` becomes `models[0] (a/m).endpoints[3] (deepinfra/turbo).pricing`
+/// and `data.endpoints[3]` becomes `data.endpoints[3] (deepinfra/fp8)`. The text is read again
+/// leniently for the ids; when that fails, the path is returned as it was.
+fn label_path(text: &str, path: &str) -> String {
+    use serde_json::Value;
+    let index = |rest: &str| -> Option<(usize, usize)> {
+        let close = rest.find(']')?;
+        Some((rest[..close].parse().ok()?, close + 1))
+    };
+    let Some(doc) = parse::document(text) else {
+        return path.to_string();
+    };
+    let label = |v: &Value, keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| v.get(*k).and_then(Value::as_str))
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default()
+    };
+    let mut out = String::new();
+    let mut rest = path;
+    let mut node = &doc;
+    // (path prefix, the map holding the list, the list, the keys that label an item)
+    let steps: [(&str, Option<&str>, &str, &[&str]); 3] = [
+        ("models[", None, "models", &["id"]),
+        (".endpoints[", None, "endpoints", &["tag", "provider"]),
+        ("data.endpoints[", Some("data"), "endpoints", &["tag"]),
+    ];
+    for (prefix, parent, list, keys) in steps {
+        let Some(after) = rest.strip_prefix(prefix) else {
+            continue;
+        };
+        let Some((i, used)) = index(after) else {
+            break;
+        };
+        let holder = parent.and_then(|p| node.get(p)).unwrap_or(node);
+        let Some(item) = holder.get(list).and_then(|l| l.get(i)) else {
+            break;
+        };
+        out.push_str(prefix);
+        out.push_str(&after[..used]);
+        out.push_str(&label(item, keys));
+        rest = &after[used..];
+        node = item;
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A catalog file in either shape, told apart in one pass by its top-level key: `models`
 /// (routesim's YAML) or `data` (an OpenRouter endpoint listing, whose other keys are ignored).
 enum Document {
@@ -521,7 +571,7 @@ impl<'de> Deserialize<'de> for NonNegative {
     }
 }
 
-/// Reads a number and checks it inside the visitor, so that serde_yaml's error carries the
+/// Reads a number and checks it inside the visitor, so that the parser's error carries the
 /// field's path and line (an error raised after `f64::deserialize` returns names only the
 /// enclosing map).
 pub(crate) fn checked_f64<'de, D: Deserializer<'de>>(

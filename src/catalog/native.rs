@@ -2,19 +2,22 @@
 
 use super::{Catalog, DataCollection, Endpoint, Fraction, Model, NonNegative, Parameters};
 use super::{Percentiles, Pricing, Quantization, Tier};
+use crate::parse;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[serde(expecting = "a model: a map with `id` and `endpoints`")]
+#[serde(remote = "Self")]
 pub(super) struct RawModel {
     id: String,
     endpoints: Vec<RawEndpoint>,
 }
 
+parse::map_only!(RawModel, "a model: a map with `id` and `endpoints`");
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[serde(expecting = "an endpoint: a map with `provider` and `pricing`")]
+#[serde(remote = "Self")]
 struct RawEndpoint {
     provider: String,
     provider_name: Option<String>,
@@ -34,15 +37,22 @@ struct RawEndpoint {
     tier: Option<Tier>,
 }
 
+parse::map_only!(
+    RawEndpoint,
+    "an endpoint: a map with `provider` and `pricing`"
+);
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[serde(expecting = "a map with `prompt` and `completion` prices")]
+#[serde(remote = "Self")]
 struct RawPricing {
     prompt: NonNegative,
     completion: NonNegative,
     request: Option<NonNegative>,
     image: Option<NonNegative>,
 }
+
+parse::map_only!(RawPricing, "a map with `prompt` and `completion` prices");
 
 /// Converts the `models` list of a native catalog.
 pub(super) fn convert(models: Vec<RawModel>) -> Catalog {

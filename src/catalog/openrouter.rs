@@ -5,19 +5,22 @@
 use super::{
     Catalog, Endpoint, Model, NonNegative, Parameters, Percentiles, Pricing, Quantization, Tier,
 };
+use crate::parse;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 
 #[derive(Deserialize)]
-#[serde(expecting = "a map with `id` and `endpoints`")]
+#[serde(remote = "Self")]
 pub(super) struct ListingModel {
     id: String,
     endpoints: Vec<ListingEndpoint>,
 }
 
+parse::map_only!(ListingModel, "a map with `id` and `endpoints`");
+
 #[derive(Deserialize)]
-#[serde(expecting = "an endpoint: a map with `tag` and `pricing`")]
+#[serde(remote = "Self")]
 struct ListingEndpoint {
     provider_name: Option<String>,
     tag: String,
@@ -31,14 +34,24 @@ struct ListingEndpoint {
     throughput_last_30m: Option<Stats>,
 }
 
+parse::map_only!(
+    ListingEndpoint,
+    "an endpoint: a map with `tag` and `pricing`"
+);
+
 #[derive(Deserialize)]
-#[serde(expecting = "a map with `prompt` and `completion` prices")]
+#[serde(remote = "Self")]
 struct ListingPricing {
     prompt: PerMillion,
     completion: PerMillion,
     request: Option<PerUnit>,
     image: Option<PerUnit>,
 }
+
+parse::map_only!(
+    ListingPricing,
+    "a map with `prompt` and `completion` prices"
+);
 
 /// Converts the `data` object of a listing: one model.
 pub(super) fn convert(data: ListingModel) -> Catalog {
@@ -100,12 +113,15 @@ fn endpoint(raw: ListingEndpoint) -> Endpoint {
 /// A `PercentileStats` object; unlike a native percentile map, keys it does not read (`p95`,
 /// `count`, ...) are ignored, as everywhere in the listing.
 #[derive(Deserialize)]
+#[serde(remote = "Self")]
 struct Stats {
     p50: Option<NonNegative>,
     p75: Option<NonNegative>,
     p90: Option<NonNegative>,
     p99: Option<NonNegative>,
 }
+
+parse::map_only!(Stats, "struct Stats");
 
 impl Stats {
     fn percentiles(self) -> Percentiles {
