@@ -1,7 +1,7 @@
-//! The error type: bad input (exit 2) or a request no endpoint can serve (exit 3).
+//! The error type, its kinds and exit codes: bad input (exit 2) or a request no endpoint can
+//! serve (exit 3, carrying the [`Unroutable`] report that `explain` builds).
 
-use crate::plan::Exclusion;
-use serde::Serialize;
+use crate::explain::Unroutable;
 use std::fmt;
 
 /// Everything that can stop routesim from producing a plan.
@@ -277,62 +277,10 @@ fn expected_and_found(detail: &str) -> (Option<String>, Option<String>) {
     (None, None)
 }
 
-/// Availability classes, named as OpenRouter's availability errors are (SPEC section 5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AvailabilityCode {
-    /// The model has no endpoints at all.
-    NoEndpoints,
-    /// The last endpoints were removed by a data-policy filter (data_collection, zdr, distillable).
-    PrivacyRestricted,
-    /// The last endpoints were removed by any other filter.
-    ConstraintFiltered,
-}
-
-impl AvailabilityCode {
-    /// The snake_case code, as printed in the JSON error.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AvailabilityCode::NoEndpoints => "no_endpoints",
-            AvailabilityCode::PrivacyRestricted => "privacy_restricted",
-            AvailabilityCode::ConstraintFiltered => "constraint_filtered",
-        }
-    }
-}
-
-/// One request preference (or account setting) whose removal alone would let the request route.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Relaxation {
-    /// The dotted name of what would be dropped, e.g. `provider.zdr`.
-    pub drop: String,
-    /// The endpoint slugs the request would then route to, in plan order.
-    pub endpoints: Vec<String>,
-}
-
-/// No endpoint can serve the request: why, classified, with every exclusion.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Unroutable {
-    /// The availability class.
-    pub code: AvailabilityCode,
-    /// One readable sentence.
-    pub message: String,
-    /// Every endpoint of every requested model, with the reason it was left out.
-    pub excluded: Vec<Exclusion>,
-    /// Single preferences whose removal would let the request route (SPEC section 7).
-    pub relaxations: Vec<Relaxation>,
-    /// Warnings found on the way, such as a slug that matches no endpoint.
-    pub warnings: Vec<String>,
-}
-
-impl fmt::Display for Unroutable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code.as_str(), self.message)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::explain::AvailabilityCode;
     use crate::{Account, Catalog, Request};
 
     const NEGATIVE_PRICE: &str = "models:\n  - id: a/m\n    endpoints:\n      - provider: a\n        pricing: { prompt: -1, completion: 1 }\n";

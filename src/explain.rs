@@ -5,10 +5,65 @@
 use crate::account::Account;
 use crate::catalog::{Catalog, DataCollection, Model};
 use crate::compile;
-use crate::error::{AvailabilityCode, Error, Relaxation, Unroutable};
+use crate::error::Error;
 use crate::plan::Exclusion;
 use crate::request::Request;
 use crate::resolve::Options;
+use serde::Serialize;
+use std::fmt;
+
+/// Availability classes, named as OpenRouter's availability errors are (SPEC section 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AvailabilityCode {
+    /// The model has no endpoints at all.
+    NoEndpoints,
+    /// The last endpoints were removed by a data-policy filter (data_collection, zdr, distillable).
+    PrivacyRestricted,
+    /// The last endpoints were removed by any other filter.
+    ConstraintFiltered,
+}
+
+impl AvailabilityCode {
+    /// The snake_case code, as printed in the JSON error.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AvailabilityCode::NoEndpoints => "no_endpoints",
+            AvailabilityCode::PrivacyRestricted => "privacy_restricted",
+            AvailabilityCode::ConstraintFiltered => "constraint_filtered",
+        }
+    }
+}
+
+/// One request preference (or account setting) whose removal alone would let the request route.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Relaxation {
+    /// The dotted name of what would be dropped, e.g. `provider.zdr`.
+    pub drop: String,
+    /// The endpoint slugs the request would then route to, in plan order.
+    pub endpoints: Vec<String>,
+}
+
+/// No endpoint can serve the request: why, classified, with every exclusion.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Unroutable {
+    /// The availability class.
+    pub code: AvailabilityCode,
+    /// One readable sentence.
+    pub message: String,
+    /// Every endpoint of every requested model, with the reason it was left out.
+    pub excluded: Vec<Exclusion>,
+    /// Single preferences whose removal would let the request route (SPEC section 7).
+    pub relaxations: Vec<Relaxation>,
+    /// Warnings found on the way, such as a slug that matches no endpoint.
+    pub warnings: Vec<String>,
+}
+
+impl fmt::Display for Unroutable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
 
 /// The error for a request nothing can serve, classified by the latest filter stage that
 /// excluded an endpoint (SPEC section 5).

@@ -67,7 +67,8 @@ pub use catalog::{
     Catalog, DataCollection, Endpoint, Model, Parameters, Percentiles, Pricing, Quantization, Tier,
 };
 pub use catalog::{MAX_CATALOG_BYTES, PARAMETERS};
-pub use error::{AvailabilityCode, Error, ErrorKind, Relaxation, Unroutable};
+pub use error::{Error, ErrorKind};
+pub use explain::{AvailabilityCode, Relaxation, Unroutable};
 pub use filter::Reason;
 pub use order::{Band, Bands, TargetId};
 pub use parse::MAX_FLOW_DEPTH;

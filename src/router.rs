@@ -402,7 +402,7 @@ fn first_of<R: Rng + ?Sized>(segment: &Segment, rng: &mut R) -> TargetId {
 mod tests {
     use super::*;
     use crate::account::Account;
-    use crate::error::AvailabilityCode;
+    use crate::explain::AvailabilityCode;
     use rand::SeedableRng;
     use rand::rngs::Xoshiro256PlusPlus;
 
