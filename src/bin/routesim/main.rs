@@ -4,6 +4,7 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
+mod fetch;
 mod render;
 
 use routesim::{Account, Bands, Catalog, Error, ErrorKind, Options, Request, Router, Settings};
@@ -25,6 +26,8 @@ enum Command {
     Route(RouteArgs),
     /// Sample many requests: where traffic goes, what it costs, how often it fails.
     Simulate(SimulateArgs),
+    /// Download OpenRouter endpoint listings into a directory `--catalog` loads.
+    Fetch(fetch::FetchArgs),
 }
 
 #[derive(Args)]
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
     let (result, common) = match &cli.command {
         Command::Route(args) => (route(args), &args.common),
         Command::Simulate(args) => (simulate(args), &args.common),
+        Command::Fetch(args) => return fetch::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
