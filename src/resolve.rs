@@ -265,4 +265,24 @@ mod tests {
             ["a", "a/priority"]
         );
     }
+
+    #[test]
+    fn service_tier_flex_on_a_model_without_flex_endpoints_keeps_the_default_tier() {
+        let catalog = Catalog::parse(
+            "models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 1 } }\n      - { provider: a, tag: a/priority, tier: priority, pricing: { prompt: 2, completion: 2 } }\n",
+        )
+        .unwrap();
+        let model = &catalog.models[0];
+        let request = Request::parse(r#"{"model":"m","service_tier":"flex"}"#).unwrap();
+        let options = Options::default();
+        let admission = Resolved::new(&request, &options).admission(model);
+        assert!(
+            admission.admits(&model.endpoints[0]),
+            "no flex endpoint to keep to: the default tier stays"
+        );
+        assert!(
+            !admission.admits(&model.endpoints[1]),
+            "priority is not asked for"
+        );
+    }
 }
