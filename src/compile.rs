@@ -95,8 +95,9 @@ pub(crate) fn compile_once<'c>(
         // `order` and `allow_fallbacks` say, `order`'s entries first.
         let own_keys = table.own_key_copies(pool, &resolved);
         if !own_keys.is_empty() {
+            // Whether `order` matched is the shared part's to say: own keys are copies of pool
+            // endpoints, so an entry that matches one matches its original too.
             let ordered = order_pool(&own_keys, &table.cands, request, &base, true);
-            matched_order |= ordered.matched_order;
             parts.push(Part {
                 segments: ordered.segments,
                 first_only: false,
@@ -347,6 +348,37 @@ fn take_pinned(segments: &mut Vec<Segment>, slug: &str, cands: &[Candidate]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn strategy(catalog: &str, request: &str, account: &str) -> Strategy {
+        let catalog = Catalog::parse(catalog).unwrap();
+        let options = Options {
+            account: crate::Account::parse(account).unwrap(),
+            ..Options::default()
+        };
+        let request = Request::parse(request).unwrap();
+        compile(&catalog, &request, &options).unwrap().strategy()
+    }
+
+    const PLAIN: &str = "models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 1 } }\n      - { provider: b, pricing: { prompt: 2, completion: 2 } }\n";
+    const WITH_FLEX: &str = "models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 1 } }\n      - { provider: a, tag: a/flex, tier: flex, pricing: { prompt: 0.5, completion: 0.5 } }\n";
+
+    #[test]
+    fn service_tier_flex_sorts_by_price_only_where_the_model_has_flex_endpoints() {
+        let flex = r#"{"model":"m","service_tier":"flex"}"#;
+        assert_eq!(strategy(WITH_FLEX, flex, "{}"), Strategy::SortPrice);
+        assert_eq!(
+            strategy(PLAIN, flex, "{}"),
+            Strategy::LoadBalance,
+            "no flex endpoint: the request routes as if it had no service_tier"
+        );
+    }
+
+    #[test]
+    fn order_matching_an_own_key_endpoint_is_the_order_strategy() {
+        let ordered = r#"{"model":"m","provider":{"order":["b"]}}"#;
+        assert_eq!(strategy(PLAIN, ordered, "byok: [b]"), Strategy::Order);
+        assert_eq!(strategy(PLAIN, ordered, "{}"), Strategy::Order);
+    }
 
     #[test]
     fn usage_estimates_price_the_request_fee_in() {
