@@ -374,6 +374,21 @@ mod tests {
     }
 
     #[test]
+    fn a_sticky_endpoint_leaves_a_sorted_run_and_the_rest_keeps_its_order() {
+        use rand::SeedableRng;
+        let catalog = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 1 } }\n      - { provider: b, pricing: { prompt: 2, completion: 2 } }\n      - { provider: c, pricing: { prompt: 3, completion: 3 } }\n").unwrap();
+        let options = Options {
+            sticky: Some("b".into()),
+            ..Options::default()
+        };
+        let request = Request::parse(r#"{"model":"m","provider":{"sort":"price"}}"#).unwrap();
+        let router = compile(&catalog, &request, &options).unwrap();
+        let plan = router.plan(&mut rand::rngs::SmallRng::seed_from_u64(1));
+        let got: Vec<&str> = plan.attempts.iter().map(|a| a.endpoint.as_str()).collect();
+        assert_eq!(got, ["b", "a", "c"], "b to the front, the others by price");
+    }
+
+    #[test]
     fn order_matching_an_own_key_endpoint_is_the_order_strategy() {
         let ordered = r#"{"model":"m","provider":{"order":["b"]}}"#;
         assert_eq!(strategy(PLAIN, ordered, "byok: [b]"), Strategy::Order);
