@@ -93,6 +93,7 @@ fn endpoint(rng: &mut Xoshiro256PlusPlus, i: usize) -> Endpoint {
     }
     Endpoint {
         tag: provider.clone(),
+        key: provider.clone(),
         provider_name: Some(format!("Provider {i}")),
         provider,
         pricing: Pricing {
@@ -125,6 +126,7 @@ fn endpoint(rng: &mut Xoshiro256PlusPlus, i: usize) -> Endpoint {
         distillable: rng.random_bool(0.9),
         quality: rng.random_bool(0.5).then(|| rng.random_range(0.0..1.0)),
         tier: None,
+        status: 0,
     }
 }
 

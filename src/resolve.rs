@@ -123,12 +123,10 @@ impl Admission<'_> {
     pub(crate) fn admits(&self, ep: &Endpoint) -> bool {
         let prefs = &self.request.provider;
         let named = || {
-            prefs
-                .order
-                .iter()
-                .chain(&prefs.only)
-                .flatten()
-                .any(|s| s.trim().eq_ignore_ascii_case(&ep.tag))
+            prefs.order.iter().chain(&prefs.only).flatten().any(|s| {
+                let s = s.trim();
+                s.eq_ignore_ascii_case(&ep.tag) || s.eq_ignore_ascii_case(&ep.key)
+            })
         };
         match ep.tier {
             None => !self.flex_only,

@@ -16,7 +16,7 @@ use rand::Rng;
 pub struct Target<'c> {
     /// Model id.
     pub model: &'c str,
-    /// Endpoint slug.
+    /// Endpoint key ([`Endpoint::key`]): its tag, or `TAG#2`, ... where a listing repeats the tag.
     pub endpoint: &'c str,
     /// Provider slug.
     pub provider: &'c str,
@@ -40,7 +40,7 @@ impl<'c> Target<'c> {
     pub(crate) fn new(model: &'c str, ep: &'c Endpoint, price: f64) -> Target<'c> {
         Target {
             model,
-            endpoint: &ep.tag,
+            endpoint: &ep.key,
             provider: &ep.provider,
             price,
             pricing: ep.pricing,
@@ -342,6 +342,7 @@ impl<'c> Router<'c> {
                     price: t.price,
                     first_probability: t.first_probability,
                     byok: t.byok,
+                    status: t.source.status,
                 }
             })
             .collect();

@@ -45,6 +45,25 @@ pub enum Band {
 }
 
 impl Bands {
+    /// The band of an endpoint: that of its uptime, except that a deranked endpoint
+    /// ([`DERANKED_STATUS`](crate::DERANKED_STATUS)) is degraded whatever its uptime (SPEC
+    /// section 8).
+    ///
+    /// ```
+    /// use routesim::{Band, Bands, Catalog};
+    /// let c = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 1 }, status: -3 }\n      - { provider: b, pricing: { prompt: 1, completion: 1 }, status: -2 }\n").unwrap();
+    /// let bands = Bands::default();
+    /// assert_eq!(bands.band(&c.models[0].endpoints[0]), Band::Degraded, "deranked at full uptime");
+    /// assert_eq!(bands.band(&c.models[0].endpoints[1]), Band::Stable, "other statuses change nothing");
+    /// ```
+    pub fn band(&self, ep: &Endpoint) -> Band {
+        if ep.is_deranked() {
+            Band::Degraded
+        } else {
+            self.of(ep.uptime)
+        }
+    }
+
     /// The band of an uptime.
     pub fn of(&self, uptime: f64) -> Band {
         if uptime >= self.stable {
@@ -198,7 +217,7 @@ impl BaseOrder<'_> {
         let bucket = |id: TargetId| {
             let c = &cands[id.index()];
             let priced = usize::from(c.price != 0.0);
-            match self.bands.of(c.ep.uptime) {
+            match self.bands.band(c.ep) {
                 Band::Stable => priced,
                 Band::Degraded => 2 + priced,
                 Band::Down => 4,
