@@ -221,6 +221,36 @@ mod tests {
     }
 
     #[test]
+    fn a_tier_endpoint_is_admitted_by_its_tag_or_by_its_own_key() {
+        let catalog = Catalog::parse(
+            r#"{"data": {"id": "m", "endpoints": [
+            {"tag": "a/priority", "pricing": {"prompt": "1", "completion": "1"}},
+            {"tag": "a/priority", "pricing": {"prompt": "2", "completion": "2"}}]}}"#,
+        )
+        .unwrap();
+        let model = &catalog.models[0];
+        let admitted = |request: &str| -> Vec<&str> {
+            let request = Request::parse(request).unwrap();
+            let options = Options::default();
+            let admission = Resolved::new(&request, &options).admission(model);
+            model
+                .endpoints
+                .iter()
+                .filter(|ep| admission.admits(ep))
+                .map(|ep| ep.key.as_str())
+                .collect()
+        };
+        assert_eq!(
+            admitted(r#"{"model":"m","provider":{"only":["a/priority"]}}"#),
+            ["a/priority", "a/priority#2"]
+        );
+        assert_eq!(
+            admitted(r#"{"model":"m","provider":{"order":["A/Priority#2"]}}"#),
+            ["a/priority#2"]
+        );
+    }
+
+    #[test]
     fn variants_admit_their_tier_unless_order_or_the_default_tier_switch_them_off() {
         let catalog = Catalog::parse(
             "models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 1 } }\n      - { provider: a, tag: a/priority, tier: priority, pricing: { prompt: 2, completion: 2 } }\n      - { provider: a, tag: a/flex, tier: flex, pricing: { prompt: 0.5, completion: 0.5 } }\n",

@@ -441,6 +441,27 @@ models:
     }
 
     #[test]
+    fn attempts_name_endpoints_by_key_and_carry_a_status_only_when_not_zero() {
+        let catalog = Catalog::parse(
+            r#"{"data": {"id": "x/m", "endpoints": [
+            {"tag": "t", "pricing": {"prompt": "0.000001", "completion": "0"}},
+            {"tag": "t", "pricing": {"prompt": "0.000002", "completion": "0"}, "status": -3}]}}"#,
+        )
+        .unwrap();
+        let request = Request::parse(r#"{"model":"x/m","provider":{"sort":"price"}}"#).unwrap();
+        let router = Router::compile(&catalog, &request, &Options::default()).unwrap();
+        let plan = router.plan(&mut Xoshiro256PlusPlus::seed_from_u64(1));
+        let json = serde_json::to_value(&plan).unwrap();
+        assert_eq!(json["attempts"][0]["endpoint"], "t");
+        assert_eq!(json["attempts"][1]["endpoint"], "t#2");
+        assert!(
+            json["attempts"][0].get("status").is_none(),
+            "status 0 is not printed"
+        );
+        assert_eq!(json["attempts"][1]["status"], -3);
+    }
+
+    #[test]
     fn order_without_fallbacks_stops_at_the_list() {
         let r =
             compile(r#"{"model":"m","provider":{"order":["b","a/eu"],"allow_fallbacks":false}}"#)

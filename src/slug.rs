@@ -163,6 +163,64 @@ pub(crate) fn nearest<'a>(
 mod tests {
     use super::*;
 
+    /// A listing in the shape of the real data: `together` twice (as for google/gemma-4-31b-it)
+    /// and `google-vertex/us-south1` twice (as for qwen/qwen3-235b-a22b-2507).
+    const REPEATED: &str = r#"{"data": {"id": "x/m", "endpoints": [
+        {"provider_name": "Together", "tag": "together", "pricing": {"prompt": "0.00000028", "completion": "0.00000086"}},
+        {"provider_name": "Google Vertex", "tag": "google-vertex/us-south1", "pricing": {"prompt": "0.00000022", "completion": "0.00000088"}},
+        {"provider_name": "Together", "tag": "together", "pricing": {"prompt": "0.00000039", "completion": "0.00000097"}, "status": -2},
+        {"provider_name": "Google Vertex", "tag": "google-vertex/us-south1", "pricing": {"prompt": "0.00000025", "completion": "0.000001"}}
+    ]}}"#;
+
+    #[test]
+    fn a_tag_matches_every_endpoint_with_it_and_a_key_only_its_own_endpoint() {
+        let catalog = crate::Catalog::parse(REPEATED).unwrap();
+        let eps = &catalog.models[0].endpoints;
+        let matching = |slug: &str| -> Vec<&str> {
+            let by_fn: Vec<&str> = eps
+                .iter()
+                .filter(|ep| matches(slug, ep))
+                .map(|ep| ep.key.as_str())
+                .collect();
+            let list = vec![slug.to_string()];
+            let set = SlugSet::new(&list);
+            let by_set: Vec<&str> = eps
+                .iter()
+                .filter(|ep| set.matches(ep))
+                .map(|ep| ep.key.as_str())
+                .collect();
+            assert_eq!(
+                by_fn, by_set,
+                "a slug set matches as matches() does ({slug})"
+            );
+            by_fn
+        };
+        assert_eq!(
+            matching("together"),
+            ["together", "together#2"],
+            "the provider slug (and default tag) matches both"
+        );
+        assert_eq!(matching("together#2"), ["together#2"], "a key matches one");
+        assert_eq!(matching("TOGETHER#2"), ["together#2"], "ignoring case");
+        assert_eq!(
+            matching("google-vertex/us-south1"),
+            ["google-vertex/us-south1", "google-vertex/us-south1#2"],
+            "an endpoint tag matches every endpoint with it"
+        );
+        assert_eq!(
+            matching("Google-Vertex/US-South1#2"),
+            ["google-vertex/us-south1#2"]
+        );
+        assert!(
+            matching("together#1").is_empty() && matching("together#3").is_empty(),
+            "the first endpoint's key is its bare tag, and no third one exists"
+        );
+        assert!(
+            is_endpoint_slug("together#2"),
+            "a slug with # names an endpoint"
+        );
+    }
+
     #[test]
     fn a_slug_set_finds_the_first_entry_matching_by_display_name() {
         let catalog = crate::Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: amazon-bedrock, provider_name: Amazon Bedrock, pricing: { prompt: 1, completion: 1 } }\n").unwrap();

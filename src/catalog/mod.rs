@@ -407,18 +407,18 @@ impl Catalog {
     /// ```
     /// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/openrouter");
     /// let file = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/deepseek-r1.yaml");
-    /// let catalog = routesim::Catalog::from_paths(&[dir.into(), file.into()]).unwrap();
+    /// let catalog = routesim::Catalog::from_paths(&[dir, file]).unwrap();
     /// assert!(catalog.model("z-ai/glm-5.2").is_some() && catalog.model("deepseek/deepseek-r1").is_some());
-    /// let twice = routesim::Catalog::from_paths(&[file.into(), file.into()]).unwrap_err();
+    /// let twice = routesim::Catalog::from_paths(&[file, file]).unwrap_err();
     /// assert!(twice.to_string().contains("is also in"), "{twice}");
     /// ```
-    pub fn from_paths(paths: &[PathBuf]) -> Result<Catalog, Error> {
+    pub fn from_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Catalog, Error> {
         let mut files = Vec::new();
-        for path in paths {
+        for path in paths.iter().map(AsRef::as_ref) {
             if path.is_dir() {
                 files.extend(catalog_files(path)?);
             } else {
-                files.push(path.clone());
+                files.push(path.to_path_buf());
             }
         }
         let mut parts = Vec::with_capacity(files.len());
@@ -753,6 +753,62 @@ impl<'de> Deserialize<'de> for Fraction {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+
+    #[test]
+    fn repeated_listing_tags_are_kept_with_numbered_keys_in_listing_order() {
+        let json = r#"{"data": {"id": "x/m", "endpoints": [
+            {"tag": "together", "pricing": {"prompt": "0.00000028", "completion": "0.00000086"}},
+            {"tag": "a/fp8", "pricing": {"prompt": "1", "completion": "1"}, "status": -3},
+            {"tag": "together", "pricing": {"prompt": "0.00000039", "completion": "0.00000097"}},
+            {"tag": "Together", "pricing": {"prompt": "0.0000004", "completion": "0.000001"}}
+        ]}}"#;
+        let c = Catalog::parse(json).unwrap();
+        let eps = &c.models[0].endpoints;
+        let keys: Vec<&str> = eps.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["together", "a/fp8", "together#2", "Together#3"]);
+        let tags: Vec<&str> = eps.iter().map(|e| e.tag.as_str()).collect();
+        assert_eq!(
+            tags,
+            ["together", "a/fp8", "together", "Together"],
+            "tags kept"
+        );
+        assert_eq!(
+            eps[2].pricing.prompt, 0.39,
+            "both endpoints keep their own prices"
+        );
+        let statuses: Vec<i64> = eps.iter().map(|e| e.status).collect();
+        assert_eq!(statuses, [0, -3, 0, 0], "status read, 0 when absent");
+        assert!(eps[1].is_deranked() && !eps[0].is_deranked());
+    }
+
+    #[test]
+    fn native_keys_are_tags_and_native_status_is_optional() {
+        let c = Catalog::parse(&format!(
+            "{HEAD}      - {{ provider: a, tag: a/x, pricing: {{ prompt: 1, completion: 1 }}, status: -3 }}\n      - {{ provider: b, pricing: {{ prompt: 1, completion: 1 }} }}\n"
+        ))
+        .unwrap();
+        let eps = &c.models[0].endpoints;
+        assert_eq!((eps[0].key.as_str(), eps[0].status), ("a/x", -3));
+        assert_eq!((eps[1].key.as_str(), eps[1].status), ("b", 0));
+        let e = err(&format!(
+            "{HEAD}      - {{ provider: a, pricing: {{ prompt: 1, completion: 1 }}, status: bad }}\n"
+        ));
+        assert!(e.message.contains("status"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_listing_tag_that_spells_another_endpoints_key_is_a_duplicate() {
+        let json = r#"{"data": {"id": "x/m", "endpoints": [
+            {"tag": "a", "pricing": {"prompt": "1", "completion": "1"}},
+            {"tag": "a", "pricing": {"prompt": "1", "completion": "1"}},
+            {"tag": "a#2", "pricing": {"prompt": "1", "completion": "1"}}
+        ]}}"#;
+        let e = Catalog::parse(json).unwrap_err();
+        assert!(
+            e.to_string().contains("duplicate endpoint slug \"a#2\""),
+            "keys must stay unique: {e}"
+        );
+    }
 
     /// The error's message (everything after the file name) and line.
     struct Failure {

@@ -266,6 +266,38 @@ mod tests {
     use crate::catalog::Catalog;
 
     #[test]
+    fn deranked_endpoints_are_degraded_under_load_balancing_whatever_their_uptime() {
+        // a: stable; b: deranked at full uptime; c: deranked and down; d: status -2 (no effect).
+        let c = catalog(
+            "      - { provider: a, pricing: { prompt: 1, completion: 1 } }\n\
+             \x20     - { provider: b, pricing: { prompt: 1, completion: 0 }, status: -3 }\n\
+             \x20     - { provider: c, pricing: { prompt: 1, completion: 1 }, uptime: 0.1, status: -3 }\n\
+             \x20     - { provider: d, pricing: { prompt: 3, completion: 1 }, status: -2 }\n",
+        );
+        let price = |id: TargetId| [2.0, 1.0, 2.0, 4.0][id.index()];
+        assert_eq!(
+            ordered(&c, LB),
+            vec![
+                Segment::Weighted(WeightedRun::new(ids(&[]), ids(&[0, 3]), price)),
+                Segment::Weighted(WeightedRun::new(ids(&[]), ids(&[1, 2]), price)),
+            ],
+            "status -3 means degraded, status -2 nothing"
+        );
+        let sorted = ordered(
+            &c,
+            BaseOrder {
+                sort: Some(SortBy::Price),
+                ..LB
+            },
+        );
+        assert_eq!(
+            sorted,
+            vec![Segment::Fixed(ids(&[1, 0, 2, 3]))],
+            "sorts ignore bands, and status with them"
+        );
+    }
+
+    #[test]
     fn bands_follow_the_published_thresholds() {
         let b = Bands::default();
         assert_eq!(b.of(1.0), Band::Stable);
