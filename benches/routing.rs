@@ -1,7 +1,9 @@
 //! Selection speed (issue 4): compiling a request, drawing full plans under each strategy and
 //! drawing only the first pick, for catalogs of 4 to 1024 endpoints generated from a seed, each
 //! beside a baseline that only sorts the same endpoints by price; and loading a catalog of
-//! 1,000 models x 10 endpoints from YAML and from JSON text.
+//! 1,000 models x 10 endpoints from YAML and from JSON text; and loading a directory of 306
+//! OpenRouter listings as one catalog (`load/site/306`: the fixture listings copied under
+//! distinct model ids, the size of the real 2026-07-31 capture).
 //!
 //! Ids are paths: `compile/n16/load_balance`, `plan/n16/sort_price`, `first/n16/load_balance`,
 //! `plan/n16/price_sort_baseline`, `load/yaml/1000x10`. Reproduce the README table with
@@ -93,6 +95,7 @@ fn endpoint(rng: &mut Xoshiro256PlusPlus, i: usize) -> Endpoint {
     }
     Endpoint {
         tag: provider.clone(),
+        key: provider.clone(),
         provider_name: Some(format!("Provider {i}")),
         provider,
         pricing: Pricing {
@@ -125,6 +128,7 @@ fn endpoint(rng: &mut Xoshiro256PlusPlus, i: usize) -> Endpoint {
         distillable: rng.random_bool(0.9),
         quality: rng.random_bool(0.5).then(|| rng.random_range(0.0..1.0)),
         tier: None,
+        status: 0,
     }
 }
 
@@ -164,6 +168,37 @@ fn compile(c: &mut Criterion) {
         }
     }
     group.finish();
+}
+
+/// Listings in the real capture of OpenRouter's site (`../shared/data/openrouter-2026-07-31`).
+const SITE_FILES: usize = 306;
+
+/// A directory of [`SITE_FILES`] listings, `m000__x.json` ..., made from the fixture listings
+/// in turn, each under a model id of its own, plus the `manifest.json` that `routesim fetch`
+/// writes beside them (skipped by the loader). Benches may not read `../shared`.
+fn site_directory() -> std::path::PathBuf {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/openrouter");
+    let mut listings: Vec<std::path::PathBuf> = std::fs::read_dir(&fixtures)
+        .expect("fixtures/openrouter is readable")
+        .map(|e| e.expect("a directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    listings.sort();
+    let listings: Vec<Value> = listings
+        .iter()
+        .map(|p| serde_json::from_slice(&std::fs::read(p).expect("a fixture reads")).expect("JSON"))
+        .collect();
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-site");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the bench directory");
+    for i in 0..SITE_FILES {
+        let mut listing = listings[i % listings.len()].clone();
+        listing["data"]["id"] = json!(format!("bench/m{i:03}"));
+        let text = serde_json::to_string_pretty(&listing).expect("a listing serializes");
+        std::fs::write(dir.join(format!("m{i:03}__x.json")), text).expect("write a listing");
+    }
+    std::fs::write(dir.join("manifest.json"), r#"{"models": []}"#).expect("write a manifest");
+    dir
 }
 
 fn plan(c: &mut Criterion) {
@@ -291,6 +326,13 @@ fn load(c: &mut Criterion) {
             b.iter(|| black_box(Catalog::parse(black_box(text))))
         });
     }
+    let site = site_directory();
+    group.bench_function(BenchmarkId::new("site", SITE_FILES), |b| {
+        b.iter(|| {
+            let catalog = Catalog::from_paths(black_box(&[&site]));
+            assert_eq!(catalog.map(|c| c.models.len()).ok(), Some(SITE_FILES));
+        })
+    });
     group.finish();
 }
 

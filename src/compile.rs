@@ -54,7 +54,7 @@ pub(crate) fn compile_once<'c>(
             match verdict {
                 Some(reason) => entries.push(Entry::Excluded {
                     model: &model.id,
-                    endpoint: &ep.tag,
+                    endpoint: &ep.key,
                     reason,
                 }),
                 None => {
@@ -269,12 +269,16 @@ fn order_pool(
             placed[i] = true;
         }
         // A provider slug: its default endpoint first, its others after it in base ordering.
+        // A listing may carry several default endpoints (a repeated tag, SPEC section 8): they
+        // come first among themselves in base ordering too.
         let (defaults, others): (Vec<TargetId>, Vec<TargetId>) = matched
             .iter()
             .map(|&i| pool[i])
             .partition(|&id| cands[id.index()].ep.is_default());
-        if !defaults.is_empty() {
+        if defaults.len() == 1 {
             segments.push(Segment::Fixed(defaults));
+        } else {
+            base.base(&defaults, cands, &mut segments);
         }
         base.base(&others, cands, &mut segments);
     }

@@ -236,6 +236,7 @@ pub(crate) fn slug_warnings(model: &Model, request: &Request, warnings: &mut Vec
     let mut providers = std::collections::HashSet::new();
     for ep in &model.endpoints {
         tags.insert(slug::normalize(&ep.tag));
+        tags.insert(slug::normalize(&ep.key));
         if ep.tier.is_none() {
             providers.insert(slug::normalize(&ep.provider));
             providers.extend(ep.provider_name.as_deref().map(slug::normalize));
@@ -260,7 +261,7 @@ pub(crate) fn slug_warnings(model: &Model, request: &Request, warnings: &mut Vec
             let candidates = model
                 .endpoints
                 .iter()
-                .flat_map(|ep| [ep.tag.as_str(), ep.provider.as_str()]);
+                .flat_map(|ep| [ep.key.as_str(), ep.provider.as_str()]);
             let hint = match slug::nearest(s, candidates) {
                 Some(near) => format!("; did you mean {near:?}?"),
                 None => String::new(),

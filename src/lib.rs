@@ -66,7 +66,7 @@ pub use account::Account;
 pub use catalog::{
     Catalog, DataCollection, Endpoint, Model, Parameters, Percentiles, Pricing, Quantization, Tier,
 };
-pub use catalog::{MAX_CATALOG_BYTES, PARAMETERS};
+pub use catalog::{DERANKED_STATUS, MAX_CATALOG_BYTES, PARAMETERS};
 pub use error::{Error, ErrorKind};
 pub use explain::{AvailabilityCode, Relaxation, Unroutable};
 pub use filter::Reason;

@@ -55,7 +55,8 @@ impl Strategy {
 pub struct Attempt {
     /// Model id.
     pub model: String,
-    /// Endpoint slug.
+    /// Endpoint key ([`Endpoint::key`](crate::Endpoint::key)): its tag, or `TAG#2`, ... where a
+    /// listing repeats the tag.
     pub endpoint: String,
     /// Provider slug.
     pub provider: String,
@@ -67,6 +68,14 @@ pub struct Attempt {
     /// True for an attempt on the account's own key (BYOK), tried before shared capacity.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub byok: bool,
+    /// The endpoint's listing `status` ([`Endpoint::status`](crate::Endpoint::status)); printed
+    /// only when it is not 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub status: i64,
+}
+
+fn is_zero(status: &i64) -> bool {
+    *status == 0
 }
 
 /// An endpoint left out of the plan, and why.
@@ -74,7 +83,7 @@ pub struct Attempt {
 pub struct Exclusion {
     /// Model id.
     pub model: String,
-    /// Endpoint slug.
+    /// Endpoint key, as in [`Attempt::endpoint`].
     pub endpoint: String,
     /// The first filter it failed, with the facts.
     pub reason: Reason,

@@ -123,12 +123,10 @@ impl Admission<'_> {
     pub(crate) fn admits(&self, ep: &Endpoint) -> bool {
         let prefs = &self.request.provider;
         let named = || {
-            prefs
-                .order
-                .iter()
-                .chain(&prefs.only)
-                .flatten()
-                .any(|s| s.trim().eq_ignore_ascii_case(&ep.tag))
+            prefs.order.iter().chain(&prefs.only).flatten().any(|s| {
+                let s = s.trim();
+                s.eq_ignore_ascii_case(&ep.tag) || s.eq_ignore_ascii_case(&ep.key)
+            })
         };
         match ep.tier {
             None => !self.flex_only,
@@ -220,6 +218,36 @@ mod tests {
         assert_eq!(Resolved::new(&plain, &account_only).sticky, Some("b"));
         let ordered = Request::parse(r#"{"model":"m","provider":{"order":["a"]}}"#).unwrap();
         assert_eq!(Resolved::new(&ordered, &options).sticky, None);
+    }
+
+    #[test]
+    fn a_tier_endpoint_is_admitted_by_its_tag_or_by_its_own_key() {
+        let catalog = Catalog::parse(
+            r#"{"data": {"id": "m", "endpoints": [
+            {"tag": "a/priority", "pricing": {"prompt": "1", "completion": "1"}},
+            {"tag": "a/priority", "pricing": {"prompt": "2", "completion": "2"}}]}}"#,
+        )
+        .unwrap();
+        let model = &catalog.models[0];
+        let admitted = |request: &str| -> Vec<&str> {
+            let request = Request::parse(request).unwrap();
+            let options = Options::default();
+            let admission = Resolved::new(&request, &options).admission(model);
+            model
+                .endpoints
+                .iter()
+                .filter(|ep| admission.admits(ep))
+                .map(|ep| ep.key.as_str())
+                .collect()
+        };
+        assert_eq!(
+            admitted(r#"{"model":"m","provider":{"only":["a/priority"]}}"#),
+            ["a/priority", "a/priority#2"]
+        );
+        assert_eq!(
+            admitted(r#"{"model":"m","provider":{"order":["A/Priority#2"]}}"#),
+            ["a/priority#2"]
+        );
     }
 
     #[test]

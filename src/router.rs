@@ -16,7 +16,7 @@ use rand::Rng;
 pub struct Target<'c> {
     /// Model id.
     pub model: &'c str,
-    /// Endpoint slug.
+    /// Endpoint key ([`Endpoint::key`]): its tag, or `TAG#2`, ... where a listing repeats the tag.
     pub endpoint: &'c str,
     /// Provider slug.
     pub provider: &'c str,
@@ -40,7 +40,7 @@ impl<'c> Target<'c> {
     pub(crate) fn new(model: &'c str, ep: &'c Endpoint, price: f64) -> Target<'c> {
         Target {
             model,
-            endpoint: &ep.tag,
+            endpoint: &ep.key,
             provider: &ep.provider,
             price,
             pricing: ep.pricing,
@@ -342,6 +342,7 @@ impl<'c> Router<'c> {
                     price: t.price,
                     first_probability: t.first_probability,
                     byok: t.byok,
+                    status: t.source.status,
                 }
             })
             .collect();
@@ -437,6 +438,27 @@ models:
     fn slugs(router: &Router, seed: u64) -> Vec<String> {
         let plan = router.plan(&mut Xoshiro256PlusPlus::seed_from_u64(seed));
         plan.attempts.into_iter().map(|a| a.endpoint).collect()
+    }
+
+    #[test]
+    fn attempts_name_endpoints_by_key_and_carry_a_status_only_when_not_zero() {
+        let catalog = Catalog::parse(
+            r#"{"data": {"id": "x/m", "endpoints": [
+            {"tag": "t", "pricing": {"prompt": "0.000001", "completion": "0"}},
+            {"tag": "t", "pricing": {"prompt": "0.000002", "completion": "0"}, "status": -3}]}}"#,
+        )
+        .unwrap();
+        let request = Request::parse(r#"{"model":"x/m","provider":{"sort":"price"}}"#).unwrap();
+        let router = Router::compile(&catalog, &request, &Options::default()).unwrap();
+        let plan = router.plan(&mut Xoshiro256PlusPlus::seed_from_u64(1));
+        let json = serde_json::to_value(&plan).unwrap();
+        assert_eq!(json["attempts"][0]["endpoint"], "t");
+        assert_eq!(json["attempts"][1]["endpoint"], "t#2");
+        assert!(
+            json["attempts"][0].get("status").is_none(),
+            "status 0 is not printed"
+        );
+        assert_eq!(json["attempts"][1]["status"], -3);
     }
 
     #[test]

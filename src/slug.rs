@@ -1,8 +1,9 @@
 //! Endpoint and provider slugs: normalising, matching an endpoint, nearest-slug suggestions.
 //!
-//! An endpoint slug (with `/`) names one endpoint; a provider slug names all of that
-//! provider's endpoints. Case is ignored, and a display name ("Amazon Bedrock") matches its
-//! provider, as does its lower-cased, hyphenated form (`amazon-bedrock`). SPEC section 3.
+//! An endpoint slug (with `/`) names the endpoints with that tag; a key (with `#`, such as
+//! `together#2`) names one endpoint; a provider slug names all of that provider's endpoints.
+//! Case is ignored, and a display name ("Amazon Bedrock") matches its provider, as does its
+//! lower-cased, hyphenated form (`amazon-bedrock`). SPEC sections 3 and 8.
 
 use crate::catalog::Endpoint;
 
@@ -22,16 +23,38 @@ fn normalized_chars(slug: &str) -> impl Iterator<Item = char> + '_ {
     })
 }
 
-/// Whether `slug` names an endpoint rather than a provider.
+/// Whether `slug` names an endpoint (a tag or a key) rather than a provider.
 pub(crate) fn is_endpoint_slug(slug: &str) -> bool {
-    slug.contains('/')
+    kind(slug) != Kind::Provider
+}
+
+/// What a slug names, told by its characters alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// No `/` and no `#`: a provider slug or display name.
+    Provider,
+    /// With `/` and no `#`: every endpoint with that tag.
+    Tag,
+    /// With `#`: the one endpoint with that key (`together#2`, SPEC section 8).
+    Key,
+}
+
+fn kind(slug: &str) -> Kind {
+    if slug.contains('#') {
+        Kind::Key
+    } else if slug.contains('/') {
+        Kind::Tag
+    } else {
+        Kind::Provider
+    }
 }
 
 impl Endpoint {
     /// Whether `slug` (from `order`, `only`, `ignore`, `sticky` or `byok`) matches this endpoint
-    /// (SPEC section 3): an endpoint slug its tag, a provider slug or display name its provider,
-    /// ignoring case. A provider slug never matches a service-tier endpoint (`openai/priority`):
-    /// only its exact tag does.
+    /// (SPEC sections 3 and 8), ignoring case: a slug with `#` its [key](Endpoint::key) only, a
+    /// slug with `/` its tag (which a listing may share with other endpoints), a provider slug
+    /// or display name its provider. A provider slug never matches a service-tier endpoint
+    /// (`openai/priority`): only its exact tag or key does.
     ///
     /// ```
     /// let yaml = "models:\n  - id: m\n    endpoints:\n      - provider: deepinfra\n        provider_name: DeepInfra\n        tag: deepinfra/turbo\n        pricing: { prompt: 1, completion: 1 }\n";
@@ -41,6 +64,7 @@ impl Endpoint {
     /// assert!(turbo.matches("DeepInfra"));
     /// assert!(turbo.matches("DeepInfra/Turbo"));
     /// assert!(!turbo.matches("deepinfra/fp8"));
+    /// assert!(!turbo.matches("deepinfra/turbo#2"), "a key names one endpoint: this one's is its tag");
     /// ```
     pub fn matches(&self, slug: &str) -> bool {
         matches(slug, self)
@@ -51,8 +75,10 @@ impl Endpoint {
 /// [`Endpoint::matches`].
 pub(crate) fn matches(slug: &str, ep: &Endpoint) -> bool {
     let slug = slug.trim();
-    if is_endpoint_slug(slug) {
-        return slug.eq_ignore_ascii_case(&ep.tag);
+    match kind(slug) {
+        Kind::Key => return slug.eq_ignore_ascii_case(&ep.key),
+        Kind::Tag => return slug.eq_ignore_ascii_case(&ep.tag),
+        Kind::Provider => {}
     }
     if ep.tier.is_some() {
         return false;
@@ -95,18 +121,19 @@ impl<'a> SlugSet<'a> {
             return None;
         }
         let mut best: Option<usize> = None;
-        let mut consider = |key: &str, want_endpoint_slug: bool| {
+        let mut consider = |key: &str, want: Kind| {
             if let Some(&i) = self.keys.get(key) {
-                if is_endpoint_slug(&self.slugs[i]) == want_endpoint_slug {
+                if kind(&self.slugs[i]) == want {
                     best = Some(best.map_or(i, |b| b.min(i)));
                 }
             }
         };
-        consider(&normalize(&ep.tag), true);
+        consider(&normalize(&ep.tag), Kind::Tag);
+        consider(&normalize(&ep.key), Kind::Key);
         if ep.tier.is_none() {
-            consider(&normalize(&ep.provider), false);
+            consider(&normalize(&ep.provider), Kind::Provider);
             if let Some(name) = &ep.provider_name {
-                consider(&normalize(name), false);
+                consider(&normalize(name), Kind::Provider);
             }
         }
         best.map(|i| self.slugs[i].as_str())
@@ -135,6 +162,64 @@ pub(crate) fn nearest<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A listing in the shape of the real data: `together` twice (as for google/gemma-4-31b-it)
+    /// and `google-vertex/us-south1` twice (as for qwen/qwen3-235b-a22b-2507).
+    const REPEATED: &str = r#"{"data": {"id": "x/m", "endpoints": [
+        {"provider_name": "Together", "tag": "together", "pricing": {"prompt": "0.00000028", "completion": "0.00000086"}},
+        {"provider_name": "Google Vertex", "tag": "google-vertex/us-south1", "pricing": {"prompt": "0.00000022", "completion": "0.00000088"}},
+        {"provider_name": "Together", "tag": "together", "pricing": {"prompt": "0.00000039", "completion": "0.00000097"}, "status": -2},
+        {"provider_name": "Google Vertex", "tag": "google-vertex/us-south1", "pricing": {"prompt": "0.00000025", "completion": "0.000001"}}
+    ]}}"#;
+
+    #[test]
+    fn a_tag_matches_every_endpoint_with_it_and_a_key_only_its_own_endpoint() {
+        let catalog = crate::Catalog::parse(REPEATED).unwrap();
+        let eps = &catalog.models[0].endpoints;
+        let matching = |slug: &str| -> Vec<&str> {
+            let by_fn: Vec<&str> = eps
+                .iter()
+                .filter(|ep| matches(slug, ep))
+                .map(|ep| ep.key.as_str())
+                .collect();
+            let list = vec![slug.to_string()];
+            let set = SlugSet::new(&list);
+            let by_set: Vec<&str> = eps
+                .iter()
+                .filter(|ep| set.matches(ep))
+                .map(|ep| ep.key.as_str())
+                .collect();
+            assert_eq!(
+                by_fn, by_set,
+                "a slug set matches as matches() does ({slug})"
+            );
+            by_fn
+        };
+        assert_eq!(
+            matching("together"),
+            ["together", "together#2"],
+            "the provider slug (and default tag) matches both"
+        );
+        assert_eq!(matching("together#2"), ["together#2"], "a key matches one");
+        assert_eq!(matching("TOGETHER#2"), ["together#2"], "ignoring case");
+        assert_eq!(
+            matching("google-vertex/us-south1"),
+            ["google-vertex/us-south1", "google-vertex/us-south1#2"],
+            "an endpoint tag matches every endpoint with it"
+        );
+        assert_eq!(
+            matching("Google-Vertex/US-South1#2"),
+            ["google-vertex/us-south1#2"]
+        );
+        assert!(
+            matching("together#1").is_empty() && matching("together#3").is_empty(),
+            "the first endpoint's key is its bare tag, and no third one exists"
+        );
+        assert!(
+            is_endpoint_slug("together#2"),
+            "a slug with # names an endpoint"
+        );
+    }
 
     #[test]
     fn a_slug_set_finds_the_first_entry_matching_by_display_name() {

@@ -275,6 +275,7 @@ fn endpoint_body(bands: Bands) -> impl Strategy<Value = Endpoint> {
                 provider: String::new(),
                 provider_name: None,
                 tag: String::new(),
+                key: String::new(),
                 pricing,
                 throughput,
                 latency,
@@ -288,6 +289,7 @@ fn endpoint_body(bands: Bands) -> impl Strategy<Value = Endpoint> {
                 distillable,
                 quality,
                 tier: None,
+                status: 0,
             },
         )
 }
@@ -301,6 +303,7 @@ fn with_identity(
     ep.provider = provider.slug.clone();
     ep.provider_name = provider.name.clone().filter(|_| named);
     ep.tag = tag.unwrap_or_else(|| provider.slug.clone());
+    ep.key = ep.tag.clone();
     ep
 }
 

@@ -1,7 +1,8 @@
 //! Runs the `routesim` binary on every scenario under `tests/scenarios/` and checks its JSON.
 //!
 //! A scenario is data: a catalog, a request, the seeds to run, and what must hold for every
-//! seed. Adding a case is adding a file. Keys of `expect` (all optional):
+//! seed. Adding a case is adding a file. `catalog` is a path (file or directory) or a list of
+//! them, each passed as its own `--catalog`. Keys of `expect` (all optional):
 //! - `exit`: exit code (default 0); `strategy`
 //! - `attempts`: the exact plan; `prefix` / `suffix`: how it starts / ends; `attempted`: the set
 //! - `first_probability`: endpoint -> exact probability (others must be 0)
@@ -27,13 +28,34 @@ use std::process::Command;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Scenario {
-    catalog: String,
+    catalog: Catalogs,
     request: String,
     #[serde(default = "default_seeds")]
     seeds: Vec<u64>,
     #[serde(default)]
     args: Vec<String>,
     expect: Expect,
+}
+
+/// One `--catalog` path, or several.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Catalogs {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Catalogs {
+    fn args(&self) -> Vec<String> {
+        let paths = match self {
+            Catalogs::One(path) => std::slice::from_ref(path),
+            Catalogs::Many(paths) => paths.as_slice(),
+        };
+        paths
+            .iter()
+            .flat_map(|p| ["--catalog".to_string(), p.clone()])
+            .collect()
+    }
 }
 
 fn default_seeds() -> Vec<u64> {
@@ -79,14 +101,9 @@ struct Run {
 fn run(s: &Scenario, seed: u64) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_routesim"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "route",
-            "--json",
-            "--catalog",
-            &s.catalog,
-            "--request",
-            &s.request,
-        ])
+        .args(["route", "--json"])
+        .args(s.catalog.args())
+        .args(["--request", &s.request])
         .args(["--seed", &seed.to_string()])
         .args(&s.args)
         .output()

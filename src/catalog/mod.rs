@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A validated catalog: one or more models, each with its endpoints.
 ///
@@ -50,7 +50,12 @@ pub struct Endpoint {
     /// Display name, e.g. `DeepInfra`, when known.
     pub provider_name: Option<String>,
     /// Endpoint slug, e.g. `deepinfra/turbo`; equal to `provider` for the default endpoint.
+    /// An OpenRouter listing may give two endpoints of a model the same tag (SPEC section 8).
     pub tag: String,
+    /// The endpoint's name in every output, unique within its model: the tag for the first
+    /// endpoint with that tag (in catalog order), `TAG#2`, `TAG#3`, ... for later ones. Set by
+    /// the loaders; in routesim's YAML, where a tag may not repeat, it is always the tag.
+    pub key: String,
     /// Prices in USD per million tokens (per unit for `request` and `image`).
     pub pricing: Pricing,
     /// Output tokens per second.
@@ -77,7 +82,14 @@ pub struct Endpoint {
     pub quality: Option<f64>,
     /// Service tier, for priority and flex endpoints; `None` for the default tier.
     pub tier: Option<Tier>,
+    /// The listing's integer `status` (0 when absent). [`DERANKED_STATUS`] places the endpoint
+    /// in the degraded band whatever its uptime; other values change nothing (SPEC section 8).
+    pub status: i64,
 }
+
+/// The `status` OpenRouter gives its deranked (deprioritised) endpoints, in routesim's reading
+/// of the real data: under load balancing such an endpoint is degraded whatever its uptime.
+pub const DERANKED_STATUS: i64 = -3;
 
 /// A non-default service tier (SPEC section 7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -103,6 +115,26 @@ impl Endpoint {
     /// True when this is the provider's default endpoint (its tag is the provider slug).
     pub fn is_default(&self) -> bool {
         self.tag.eq_ignore_ascii_case(&self.provider)
+    }
+
+    /// True when the endpoint carries OpenRouter's deranked status ([`DERANKED_STATUS`]).
+    pub fn is_deranked(&self) -> bool {
+        self.status == DERANKED_STATUS
+    }
+}
+
+/// Gives each endpoint its key (see [`Endpoint::key`]): its tag the first time the tag appears
+/// (ignoring case, as matching does), `TAG#2`, `TAG#3`, ... after that.
+pub(crate) fn assign_keys(endpoints: &mut [Endpoint]) {
+    let mut seen: HashMap<String, usize> = HashMap::with_capacity(endpoints.len());
+    for ep in endpoints {
+        let n = seen.entry(ep.tag.to_ascii_lowercase()).or_insert(0);
+        *n += 1;
+        ep.key = if *n == 1 {
+            ep.tag.clone()
+        } else {
+            format!("{}#{n}", ep.tag)
+        };
     }
 }
 
@@ -365,6 +397,80 @@ impl Catalog {
         parse::from_reader(reader, name, MAX_CATALOG_BYTES, Catalog::parse)
     }
 
+    /// Loads every catalog at `paths` as one (SPEC section 8): a file is read as
+    /// [`Catalog::from_path`] reads it; a directory contributes every `*.json`, `*.yaml` and
+    /// `*.yml` file directly in it (not in subdirectories), in name order, except
+    /// `manifest.json`, which `routesim fetch` writes beside the listings. The models are then
+    /// merged as [`Catalog::merge`] merges them, so a model id in two files is an error naming
+    /// both. Every error names its file; a directory with no catalog file in it is an error.
+    ///
+    /// ```
+    /// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/openrouter");
+    /// let file = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/deepseek-r1.yaml");
+    /// let catalog = routesim::Catalog::from_paths(&[dir, file]).unwrap();
+    /// assert!(catalog.model("z-ai/glm-5.2").is_some() && catalog.model("deepseek/deepseek-r1").is_some());
+    /// let twice = routesim::Catalog::from_paths(&[file, file]).unwrap_err();
+    /// assert!(twice.to_string().contains("is also in"), "{twice}");
+    /// ```
+    pub fn from_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Catalog, Error> {
+        let mut files = Vec::new();
+        for path in paths.iter().map(AsRef::as_ref) {
+            if path.is_dir() {
+                files.extend(catalog_files(path)?);
+            } else {
+                files.push(path.to_path_buf());
+            }
+        }
+        let mut parts = Vec::with_capacity(files.len());
+        for file in &files {
+            parts.push((file.display().to_string(), Catalog::from_path(file)?));
+        }
+        Catalog::merge(parts)
+    }
+
+    /// Merges catalogs into one, models in the order given; each catalog comes with the name
+    /// of its source (a file name) for errors. The same model id in two sources is an error
+    /// naming both (the later source is the error's [`file`](Error::file)); no sources at all
+    /// make an empty catalog, which is an error too.
+    ///
+    /// ```
+    /// let a = routesim::Catalog::parse("models:\n  - id: a/m\n    endpoints: []\n").unwrap();
+    /// let b = routesim::Catalog::parse("models:\n  - id: b/m\n    endpoints: []\n").unwrap();
+    /// let both = routesim::Catalog::merge([("a.yaml", a.clone()), ("b.yaml", b)]).unwrap();
+    /// assert_eq!(both.models.len(), 2);
+    /// let err = routesim::Catalog::merge([("a.yaml", a.clone()), ("c.yaml", a)]).unwrap_err();
+    /// assert_eq!(err.file(), Some("c.yaml"));
+    /// assert_eq!(err.to_string(), "c.yaml: models[0].id: model id \"a/m\" is also in a.yaml");
+    /// ```
+    pub fn merge<S: AsRef<str>>(
+        sources: impl IntoIterator<Item = (S, Catalog)>,
+    ) -> Result<Catalog, Error> {
+        let mut models: Vec<Model> = Vec::new();
+        let mut names: Vec<S> = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (name, catalog) in sources {
+            for (mi, model) in catalog.models.into_iter().enumerate() {
+                if let Some(&first) = seen.get(&model.id) {
+                    let detail = format!(
+                        "model id {:?} is also in {}",
+                        model.id,
+                        names[first].as_ref()
+                    );
+                    let field = format!("models[{mi}].id");
+                    return Err(Error::input(Some(field), &detail, None).with_file(name.as_ref()));
+                }
+                seen.insert(model.id.clone(), names.len());
+                models.push(model);
+            }
+            names.push(name);
+        }
+        if models.is_empty() {
+            let detail = "a catalog needs at least one model, found none";
+            return Err(Error::input(Some("models".into()), detail, None));
+        }
+        Ok(Catalog { models })
+    }
+
     /// Gives every endpoint of a provider the display name that any of its siblings carries,
     /// so that "DeepInfra" matches `deepinfra/turbo` even when only the default endpoint names it.
     fn with_shared_display_names(mut self) -> Catalog {
@@ -424,7 +530,7 @@ impl Catalog {
                         format!("models[{mi}].endpoints[{ei}].{name}"),
                         format!(
                             "models[{mi}] ({}).endpoints[{ei}] ({}).{name}",
-                            model.id, ep.tag
+                            model.id, ep.key
                         ),
                     )
                 };
@@ -442,11 +548,13 @@ impl Catalog {
                     );
                     return fail(field, &label, detail);
                 }
-                if let Some(first) = tags.insert(ep.tag.to_ascii_lowercase(), ei) {
+                // Keys differ wherever tags repeat in a listing; in routesim's YAML a key is its
+                // tag, so a repeated tag lands here (SPEC section 8: a typo there).
+                if let Some(first) = tags.insert(ep.key.to_ascii_lowercase(), ei) {
                     let (field, label) = at("tag");
                     let detail = format!(
                         "duplicate endpoint slug {:?} in model {} (first at endpoints[{first}])",
-                        ep.tag, model.id
+                        ep.key, model.id
                     );
                     return fail(field, &label, detail);
                 }
@@ -454,6 +562,32 @@ impl Catalog {
         }
         Ok(())
     }
+}
+
+/// The catalog files directly in `dir`, in name order: `*.json`, `*.yaml`, `*.yml`, without
+/// `manifest.json` (written by `routesim fetch`; not a listing). Errors name the directory.
+fn catalog_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let name = dir.display().to_string();
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(&name, e))? {
+        let path = entry.map_err(|e| Error::io(&name, e))?.path();
+        let file_name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let catalog_like = [".json", ".yaml", ".yml"]
+            .iter()
+            .any(|ext| file_name.ends_with(ext));
+        if catalog_like && file_name != "manifest.json" && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        let detail = "expected *.json, *.yaml or *.yml catalog files in this directory, found none";
+        return Err(Error::input(None, detail, None).with_file(&name));
+    }
+    Ok(files)
 }
 
 /// Names the model and endpoint behind a catalog error path, as validation messages do:
@@ -619,6 +753,62 @@ impl<'de> Deserialize<'de> for Fraction {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+
+    #[test]
+    fn repeated_listing_tags_are_kept_with_numbered_keys_in_listing_order() {
+        let json = r#"{"data": {"id": "x/m", "endpoints": [
+            {"tag": "together", "pricing": {"prompt": "0.00000028", "completion": "0.00000086"}},
+            {"tag": "a/fp8", "pricing": {"prompt": "1", "completion": "1"}, "status": -3},
+            {"tag": "together", "pricing": {"prompt": "0.00000039", "completion": "0.00000097"}},
+            {"tag": "Together", "pricing": {"prompt": "0.0000004", "completion": "0.000001"}}
+        ]}}"#;
+        let c = Catalog::parse(json).unwrap();
+        let eps = &c.models[0].endpoints;
+        let keys: Vec<&str> = eps.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["together", "a/fp8", "together#2", "Together#3"]);
+        let tags: Vec<&str> = eps.iter().map(|e| e.tag.as_str()).collect();
+        assert_eq!(
+            tags,
+            ["together", "a/fp8", "together", "Together"],
+            "tags kept"
+        );
+        assert_eq!(
+            eps[2].pricing.prompt, 0.39,
+            "both endpoints keep their own prices"
+        );
+        let statuses: Vec<i64> = eps.iter().map(|e| e.status).collect();
+        assert_eq!(statuses, [0, -3, 0, 0], "status read, 0 when absent");
+        assert!(eps[1].is_deranked() && !eps[0].is_deranked());
+    }
+
+    #[test]
+    fn native_keys_are_tags_and_native_status_is_optional() {
+        let c = Catalog::parse(&format!(
+            "{HEAD}      - {{ provider: a, tag: a/x, pricing: {{ prompt: 1, completion: 1 }}, status: -3 }}\n      - {{ provider: b, pricing: {{ prompt: 1, completion: 1 }} }}\n"
+        ))
+        .unwrap();
+        let eps = &c.models[0].endpoints;
+        assert_eq!((eps[0].key.as_str(), eps[0].status), ("a/x", -3));
+        assert_eq!((eps[1].key.as_str(), eps[1].status), ("b", 0));
+        let e = err(&format!(
+            "{HEAD}      - {{ provider: a, pricing: {{ prompt: 1, completion: 1 }}, status: bad }}\n"
+        ));
+        assert!(e.message.contains("status"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_listing_tag_that_spells_another_endpoints_key_is_a_duplicate() {
+        let json = r#"{"data": {"id": "x/m", "endpoints": [
+            {"tag": "a", "pricing": {"prompt": "1", "completion": "1"}},
+            {"tag": "a", "pricing": {"prompt": "1", "completion": "1"}},
+            {"tag": "a#2", "pricing": {"prompt": "1", "completion": "1"}}
+        ]}}"#;
+        let e = Catalog::parse(json).unwrap_err();
+        assert!(
+            e.to_string().contains("duplicate endpoint slug \"a#2\""),
+            "keys must stay unique: {e}"
+        );
+    }
 
     /// The error's message (everything after the file name) and line.
     struct Failure {

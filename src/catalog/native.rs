@@ -35,6 +35,7 @@ struct RawEndpoint {
     distillable: Option<bool>,
     quality: Option<Fraction>,
     tier: Option<Tier>,
+    status: Option<i64>,
 }
 
 parse::map_only!(
@@ -67,8 +68,11 @@ pub(super) fn convert(models: Vec<RawModel>) -> Catalog {
 }
 
 fn endpoint(raw: RawEndpoint) -> Endpoint {
+    let tag = raw.tag.unwrap_or_else(|| raw.provider.clone());
     Endpoint {
-        tag: raw.tag.unwrap_or_else(|| raw.provider.clone()),
+        // A tag may not repeat here (validation refuses it), so the key is the tag.
+        key: tag.clone(),
+        tag,
         provider: raw.provider,
         provider_name: raw.provider_name,
         pricing: Pricing {
@@ -91,5 +95,6 @@ fn endpoint(raw: RawEndpoint) -> Endpoint {
         distillable: raw.distillable.unwrap_or(true),
         quality: raw.quality.map(|q| q.0),
         tier: raw.tier,
+        status: raw.status.unwrap_or(0),
     }
 }

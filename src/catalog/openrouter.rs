@@ -32,6 +32,7 @@ struct ListingEndpoint {
     uptime_last_30m: Option<Percent>,
     latency_last_30m: Option<Stats>,
     throughput_last_30m: Option<Stats>,
+    status: Option<i64>,
 }
 
 parse::map_only!(
@@ -55,9 +56,12 @@ parse::map_only!(
 
 /// Converts the `data` object of a listing: one model.
 pub(super) fn convert(data: ListingModel) -> Catalog {
+    let mut endpoints: Vec<Endpoint> = data.endpoints.into_iter().map(endpoint).collect();
+    // A listing may repeat a tag (SPEC section 8); each endpoint still gets a key of its own.
+    super::assign_keys(&mut endpoints);
     let model = Model {
         id: data.id,
-        endpoints: data.endpoints.into_iter().map(endpoint).collect(),
+        endpoints,
     };
     Catalog {
         models: vec![model],
@@ -75,6 +79,7 @@ fn endpoint(raw: ListingEndpoint) -> Endpoint {
     Endpoint {
         provider,
         provider_name: raw.provider_name,
+        key: String::new(),
         tag: raw.tag,
         pricing: Pricing {
             prompt: raw.pricing.prompt.0,
@@ -107,6 +112,7 @@ fn endpoint(raw: ListingEndpoint) -> Endpoint {
         quality: None,
         // The listing has no tier field; tier endpoints carry a tier-suffixed tag.
         tier,
+        status: raw.status.unwrap_or(0),
     }
 }
 

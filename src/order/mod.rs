@@ -45,6 +45,25 @@ pub enum Band {
 }
 
 impl Bands {
+    /// The band of an endpoint: that of its uptime, except that a deranked endpoint
+    /// ([`DERANKED_STATUS`](crate::DERANKED_STATUS)) is degraded whatever its uptime (SPEC
+    /// section 8).
+    ///
+    /// ```
+    /// use routesim::{Band, Bands, Catalog};
+    /// let c = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 1 }, status: -3 }\n      - { provider: b, pricing: { prompt: 1, completion: 1 }, status: -2 }\n").unwrap();
+    /// let bands = Bands::default();
+    /// assert_eq!(bands.band(&c.models[0].endpoints[0]), Band::Degraded, "deranked at full uptime");
+    /// assert_eq!(bands.band(&c.models[0].endpoints[1]), Band::Stable, "other statuses change nothing");
+    /// ```
+    pub fn band(&self, ep: &Endpoint) -> Band {
+        if ep.is_deranked() {
+            Band::Degraded
+        } else {
+            self.of(ep.uptime)
+        }
+    }
+
     /// The band of an uptime.
     pub fn of(&self, uptime: f64) -> Band {
         if uptime >= self.stable {
@@ -198,7 +217,7 @@ impl BaseOrder<'_> {
         let bucket = |id: TargetId| {
             let c = &cands[id.index()];
             let priced = usize::from(c.price != 0.0);
-            match self.bands.of(c.ep.uptime) {
+            match self.bands.band(c.ep) {
                 Band::Stable => priced,
                 Band::Degraded => 2 + priced,
                 Band::Down => 4,
@@ -245,6 +264,38 @@ mod tests {
         v.iter().copied().map(TargetId::new).collect()
     }
     use crate::catalog::Catalog;
+
+    #[test]
+    fn deranked_endpoints_are_degraded_under_load_balancing_whatever_their_uptime() {
+        // a: stable; b: deranked at full uptime; c: deranked and down; d: status -2 (no effect).
+        let c = catalog(
+            "      - { provider: a, pricing: { prompt: 1, completion: 1 } }\n\
+             \x20     - { provider: b, pricing: { prompt: 1, completion: 0 }, status: -3 }\n\
+             \x20     - { provider: c, pricing: { prompt: 1, completion: 1 }, uptime: 0.1, status: -3 }\n\
+             \x20     - { provider: d, pricing: { prompt: 3, completion: 1 }, status: -2 }\n",
+        );
+        let price = |id: TargetId| [2.0, 1.0, 2.0, 4.0][id.index()];
+        assert_eq!(
+            ordered(&c, LB),
+            vec![
+                Segment::Weighted(WeightedRun::new(ids(&[]), ids(&[0, 3]), price)),
+                Segment::Weighted(WeightedRun::new(ids(&[]), ids(&[1, 2]), price)),
+            ],
+            "status -3 means degraded, status -2 nothing"
+        );
+        let sorted = ordered(
+            &c,
+            BaseOrder {
+                sort: Some(SortBy::Price),
+                ..LB
+            },
+        );
+        assert_eq!(
+            sorted,
+            vec![Segment::Fixed(ids(&[1, 0, 2, 3]))],
+            "sorts ignore bands, and status with them"
+        );
+    }
 
     #[test]
     fn bands_follow_the_published_thresholds() {

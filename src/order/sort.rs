@@ -1,16 +1,16 @@
 //! The strict sorts (SPEC section 4, point 2): by price, throughput, latency or quality, missing
-//! metrics last, ties by price and then by slug. Never draws.
+//! metrics last, ties by price and then by endpoint key. Never draws.
 
 use super::Candidate;
 use crate::catalog::Percentiles;
 use crate::request::SortBy;
 use std::cmp::Ordering;
 
-/// Cheapest first, ties by slug.
+/// Cheapest first, ties by key (unique within a model, unlike a listing's tags).
 pub(super) fn by_price(a: &Candidate, b: &Candidate) -> Ordering {
     a.price
         .total_cmp(&b.price)
-        .then_with(|| a.ep.tag.cmp(&b.ep.tag))
+        .then_with(|| a.ep.key.cmp(&b.ep.key))
 }
 
 /// Strict sort order: by the key (missing metrics last), then price, then slug.

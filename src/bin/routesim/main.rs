@@ -32,9 +32,10 @@ enum Command {
 
 #[derive(Args)]
 struct Common {
-    /// Endpoint catalog: routesim YAML, or OpenRouter's endpoint-listing JSON.
-    #[arg(long, value_name = "FILE")]
-    catalog: PathBuf,
+    /// Endpoint catalog: routesim YAML, or OpenRouter's endpoint-listing JSON; a directory
+    /// loads every *.json, *.yaml and *.yml in it (manifest.json aside). Repeat to combine.
+    #[arg(long, value_name = "PATH", required = true)]
+    catalog: Vec<PathBuf>,
     /// Request body (JSON or YAML), as sent to /api/v1/chat/completions.
     #[arg(long, value_name = "FILE")]
     request: PathBuf,
@@ -142,7 +143,7 @@ fn load(args: &Common) -> Result<Loaded, Failure> {
             bands.down, bands.stable
         )));
     }
-    let catalog = Catalog::from_path(&args.catalog).map_err(fail)?;
+    let catalog = Catalog::from_paths(&args.catalog).map_err(fail)?;
     let request = Request::from_path(&args.request).map_err(fail)?;
     let account = match &args.account {
         Some(path) => Account::from_path(path).map_err(fail)?,
