@@ -141,6 +141,20 @@ mod tests {
     use super::*;
     use crate::catalog::Catalog;
 
+    /// The keys of the first model's endpoints that `request` admits.
+    fn admitted(catalog: &Catalog, request: &str) -> Vec<String> {
+        let model = &catalog.models[0];
+        let request = Request::parse(request).unwrap();
+        let options = Options::default();
+        let admission = Resolved::new(&request, &options).admission(model);
+        model
+            .endpoints
+            .iter()
+            .filter(|ep| admission.admits(ep))
+            .map(|ep| ep.key.clone())
+            .collect()
+    }
+
     fn resolved_sort(request: &str, account: &str, has_flex: bool) -> Option<SortBy> {
         let request = Request::parse(request).unwrap();
         let options = Options {
@@ -228,24 +242,18 @@ mod tests {
             {"tag": "a/priority", "pricing": {"prompt": "2", "completion": "2"}}]}}"#,
         )
         .unwrap();
-        let model = &catalog.models[0];
-        let admitted = |request: &str| -> Vec<&str> {
-            let request = Request::parse(request).unwrap();
-            let options = Options::default();
-            let admission = Resolved::new(&request, &options).admission(model);
-            model
-                .endpoints
-                .iter()
-                .filter(|ep| admission.admits(ep))
-                .map(|ep| ep.key.as_str())
-                .collect()
-        };
         assert_eq!(
-            admitted(r#"{"model":"m","provider":{"only":["a/priority"]}}"#),
+            admitted(
+                &catalog,
+                r#"{"model":"m","provider":{"only":["a/priority"]}}"#
+            ),
             ["a/priority", "a/priority#2"]
         );
         assert_eq!(
-            admitted(r#"{"model":"m","provider":{"order":["A/Priority#2"]}}"#),
+            admitted(
+                &catalog,
+                r#"{"model":"m","provider":{"order":["A/Priority#2"]}}"#
+            ),
             ["a/priority#2"]
         );
     }
@@ -256,40 +264,40 @@ mod tests {
             "models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 1 } }\n      - { provider: a, tag: a/priority, tier: priority, pricing: { prompt: 2, completion: 2 } }\n      - { provider: a, tag: a/flex, tier: flex, pricing: { prompt: 0.5, completion: 0.5 } }\n",
         )
         .unwrap();
-        let model = &catalog.models[0];
-        let admitted = |request: &str| -> Vec<&str> {
-            let request = Request::parse(request).unwrap();
-            let options = Options::default();
-            let admission = Resolved::new(&request, &options).admission(model);
-            model
-                .endpoints
-                .iter()
-                .filter(|ep| admission.admits(ep))
-                .map(|ep| ep.tag.as_str())
-                .collect()
-        };
-        assert_eq!(admitted(r#"{"model":"m"}"#), ["a"]);
-        assert_eq!(admitted(r#"{"model":"m:nitro"}"#), ["a", "a/priority"]);
-        assert_eq!(admitted(r#"{"model":"m:floor"}"#), ["a", "a/flex"]);
+        assert_eq!(admitted(&catalog, r#"{"model":"m"}"#), ["a"]);
         assert_eq!(
-            admitted(r#"{"model":"m:nitro","service_tier":"default"}"#),
+            admitted(&catalog, r#"{"model":"m:nitro"}"#),
+            ["a", "a/priority"]
+        );
+        assert_eq!(
+            admitted(&catalog, r#"{"model":"m:floor"}"#),
+            ["a", "a/flex"]
+        );
+        assert_eq!(
+            admitted(&catalog, r#"{"model":"m:nitro","service_tier":"default"}"#),
             ["a"]
         );
         assert_eq!(
-            admitted(r#"{"model":"m:floor","provider":{"order":["a/flex"]}}"#),
+            admitted(
+                &catalog,
+                r#"{"model":"m:floor","provider":{"order":["a/flex"]}}"#
+            ),
             ["a", "a/flex"],
             "order switches the variant off but its exact tag still admits"
         );
         assert_eq!(
-            admitted(r#"{"model":"m:nitro","provider":{"order":["a"]}}"#),
+            admitted(
+                &catalog,
+                r#"{"model":"m:nitro","provider":{"order":["a"]}}"#
+            ),
             ["a"]
         );
         assert_eq!(
-            admitted(r#"{"model":"m","service_tier":"flex"}"#),
+            admitted(&catalog, r#"{"model":"m","service_tier":"flex"}"#),
             ["a/flex"]
         );
         assert_eq!(
-            admitted(r#"{"model":"m","service_tier":"priority"}"#),
+            admitted(&catalog, r#"{"model":"m","service_tier":"priority"}"#),
             ["a", "a/priority"]
         );
     }
@@ -300,17 +308,10 @@ mod tests {
             "models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 1 } }\n      - { provider: a, tag: a/priority, tier: priority, pricing: { prompt: 2, completion: 2 } }\n",
         )
         .unwrap();
-        let model = &catalog.models[0];
-        let request = Request::parse(r#"{"model":"m","service_tier":"flex"}"#).unwrap();
-        let options = Options::default();
-        let admission = Resolved::new(&request, &options).admission(model);
-        assert!(
-            admission.admits(&model.endpoints[0]),
-            "no flex endpoint to keep to: the default tier stays"
-        );
-        assert!(
-            !admission.admits(&model.endpoints[1]),
-            "priority is not asked for"
+        assert_eq!(
+            admitted(&catalog, r#"{"model":"m","service_tier":"flex"}"#),
+            ["a"],
+            "no flex endpoint to keep to: the default tier stays, priority is not asked for"
         );
     }
 }
