@@ -636,4 +636,49 @@ models:
             "{warnings:?}"
         );
     }
+
+    /// SPEC 2: endpoints whose `context_length` is *smaller* than prompt plus `max_tokens` go;
+    /// one exactly that large stays. alpha's window is 1000 tokens.
+    #[test]
+    fn a_context_window_exactly_the_size_needed_is_enough() {
+        let at = |prompt: u64| {
+            let body = format!(
+                r#"{{"model":"m","max_tokens":400,"usage_estimate":{{"prompt_tokens":{prompt}}}}}"#
+            );
+            reasons(&body).0[0]
+        };
+        assert_eq!(at(600), None, "600 + 400 = 1000 fits a 1000-token window");
+        assert_eq!(at(601), Some("context_length"), "1001 does not");
+    }
+
+    /// Past MAX_SLUG_WARNINGS unmatched entries of one list, one line counts the rest.
+    #[test]
+    fn unmatched_slug_warnings_stop_at_the_limit_and_count_the_rest() {
+        let catalog = Catalog::parse(CATALOG).unwrap();
+        let warn = |n: usize| {
+            let order: Vec<String> = (0..n).map(|i| format!("\"nobody{i}\"")).collect();
+            let body = format!(
+                r#"{{"model":"m","provider":{{"order":[{}]}}}}"#,
+                order.join(",")
+            );
+            let request = Request::parse(&body).unwrap();
+            let mut warnings = Vec::new();
+            slug_warnings(&catalog.models[0], &request, &mut warnings);
+            warnings
+        };
+        let at_limit = warn(MAX_SLUG_WARNINGS);
+        assert_eq!(at_limit.len(), MAX_SLUG_WARNINGS, "{at_limit:?}");
+        assert!(
+            at_limit
+                .iter()
+                .all(|w| w.contains("matches no endpoint of m"))
+        );
+        let past = warn(MAX_SLUG_WARNINGS + 1);
+        assert_eq!(past.len(), MAX_SLUG_WARNINGS + 1, "{past:?}");
+        assert_eq!(
+            past[MAX_SLUG_WARNINGS],
+            "provider.order: 1 more entries match no endpoint of m"
+        );
+        assert!(past[MAX_SLUG_WARNINGS - 1].contains("provider.order[9]"));
+    }
 }

@@ -505,6 +505,25 @@ models:
         let r = compile(r#"{"model":"m","provider":{"order":["zzz"]}}"#).unwrap();
         assert_eq!(r.strategy(), Strategy::LoadBalance);
         assert_eq!(r.warnings().len(), 1);
+        assert!(
+            r.warnings()[0].starts_with("provider.order[0] \"zzz\" matches no endpoint of m"),
+            "{:?}",
+            r.warnings()
+        );
+    }
+
+    /// SPEC 4: zero-price endpoints come first and share the first attempt equally.
+    #[test]
+    fn free_endpoints_share_the_first_attempt_equally() {
+        let catalog = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 0, completion: 0 } }\n      - { provider: b, pricing: { prompt: 1, completion: 1 } }\n      - { provider: c, pricing: { prompt: 0, completion: 0 } }\n").unwrap();
+        let request = Request::parse(r#"{"model":"m"}"#).unwrap();
+        let r = Router::compile(&catalog, &request, &Options::default()).unwrap();
+        let p: Vec<f64> = r.targets().iter().map(|t| t.first_probability).collect();
+        assert_eq!(
+            p,
+            [0.5, 0.0, 0.5],
+            "two free endpoints, one half each; b never first"
+        );
     }
 
     #[test]

@@ -221,6 +221,20 @@ mod tests {
         );
     }
 
+    /// A display name matches as written or normalised, even where its normalised form is not
+    /// the provider slug (slug `bedrock`, name "Amazon Bedrock").
+    #[test]
+    fn a_display_name_matches_as_written_and_normalised() {
+        let catalog = crate::Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: bedrock, provider_name: Amazon Bedrock, pricing: { prompt: 1, completion: 1 } }\n").unwrap();
+        let ep = &catalog.models[0].endpoints[0];
+        assert!(matches("amazon-bedrock", ep), "the normalised display name");
+        assert!(matches("Amazon Bedrock", ep), "the display name as written");
+        assert!(matches("BEDROCK", ep), "the slug, any case");
+        assert!(!matches("amazon", ep));
+        let list = vec!["amazon-bedrock".to_string()];
+        assert_eq!(SlugSet::new(&list).first_match(ep), Some("amazon-bedrock"));
+    }
+
     #[test]
     fn a_slug_set_finds_the_first_entry_matching_by_display_name() {
         let catalog = crate::Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: amazon-bedrock, provider_name: Amazon Bedrock, pricing: { prompt: 1, completion: 1 } }\n").unwrap();
