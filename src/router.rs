@@ -621,6 +621,21 @@ models:
         );
     }
 
+    /// The unroutable message names the last stage and counts every exclusion by reason, in
+    /// the order the reasons first appear in the catalog.
+    #[test]
+    fn the_unroutable_message_counts_exclusions_by_reason() {
+        let err = compile(r#"{"model":"m","provider":{"zdr":true,"max_price":{"prompt":0.5}}}"#)
+            .unwrap_err();
+        let u = err.unroutable().expect("nothing is eligible");
+        assert_eq!(
+            u.message,
+            "no endpoint of m can serve the request; the last were removed by max_price \
+             (5 excluded: 2 max_price, 3 zdr)"
+        );
+        assert_eq!(u.excluded.len(), 5);
+    }
+
     #[test]
     fn an_empty_model_falls_through_to_the_next() {
         let r = compile(r#"{"model":"empty","models":["m"]}"#).unwrap();

@@ -545,6 +545,54 @@ mod tests {
 }
 
 #[cfg(test)]
+mod free_order_tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::Xoshiro256PlusPlus;
+    use std::collections::HashMap;
+
+    /// SPEC 4: zero-price endpoints come first "in uniformly random order". For 2, 3 and 5 of
+    /// them (before one priced id), every one of the n! orders is drawn with share 1/n!: over
+    /// 60,000 draws each share is within 5 standard deviations, sqrt(p (1 - p) / 60,000), and
+    /// every order is seen.
+    #[test]
+    fn zero_price_endpoints_come_first_in_uniformly_random_order() {
+        let draws = 60_000;
+        for n in [2usize, 3, 5] {
+            let free: Vec<TargetId> = (0..n).map(TargetId::new).collect();
+            let run = WeightedRun::new(free, vec![TargetId::new(n)], |_| 1.0);
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(n as u64);
+            let mut scratch = Scratch::default();
+            let mut out = Vec::new();
+            let mut counts: HashMap<Vec<usize>, usize> = HashMap::new();
+            for _ in 0..draws {
+                out.clear();
+                run.draw_until(&mut rng, &mut out, &mut scratch, &mut |_, _| false);
+                assert_eq!(
+                    out[n],
+                    TargetId::new(n),
+                    "the priced id comes after the free ones"
+                );
+                *counts
+                    .entry(out[..n].iter().map(|id| id.index()).collect())
+                    .or_default() += 1;
+            }
+            let orders: usize = (1..=n).product();
+            assert_eq!(counts.len(), orders, "n = {n}: every order is drawn");
+            let p = 1.0 / orders as f64;
+            let tolerance = 5.0 * (p * (1.0 - p) / draws as f64).sqrt();
+            for (order, &count) in &counts {
+                let share = count as f64 / draws as f64;
+                assert!(
+                    (share - p).abs() <= tolerance,
+                    "n = {n}, order {order:?}: share {share}, exact {p}, tolerance {tolerance}"
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
 mod sampling_law_tests {
     use super::*;
     use rand::SeedableRng;
