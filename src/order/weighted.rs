@@ -306,6 +306,8 @@ fn successive_until<R: Rng + ?Sized, T: Copy>(
     // Efraimidis-Spirakis: ascending keys Exp(1) / weight have the successive-sampling law.
     scratch.clear();
     for (pos, &w) in weights.as_slice().iter().enumerate() {
+        // (`w >= 0.0` would change nothing but the one draw in 2^53 where -ln(1) / 0 is NaN:
+        // a zero weight's key is infinite either way, so mutation testing cannot see it.)
         let key = if w > 0.0 {
             -(1.0 - rng::unit(rng)).ln() / w
         } else {
@@ -360,7 +362,9 @@ fn linear_until<R: Rng + ?Sized, T: Copy, const N: usize>(
         // Position i is never scanned again: only the weight left behind moves.
         total -= w[at(pick)];
         w[at(pick)] = w[at(i)];
-        // Removing heavy weights can cancel the light ones' bits: sum them afresh.
+        // Removing heavy weights can cancel the light ones' bits: sum them afresh. Where exactly
+        // the thresholds cut (`<` or `<=` here and against TINY below) changes only how often
+        // the exact re-sum runs, never the odds: a speed choice, not a behaviour to test.
         if total < floor {
             let left = &mut w[at(i + 1)..positive];
             total = left.iter().sum();
