@@ -143,9 +143,26 @@ fn load(args: &Common) -> Result<Loaded, Failure> {
             bands.down, bands.stable
         )));
     }
-    let catalog = Catalog::from_paths(&args.catalog).map_err(fail)?;
-    let request = Request::from_path(&args.request).map_err(fail)?;
+    // `-` is standard input, which can be read once: at most one input may name it.
+    let dashes = args.catalog.iter().filter(|p| is_stdin(p)).count()
+        + usize::from(is_stdin(&args.request))
+        + args.account.iter().filter(|p| is_stdin(p)).count();
+    if dashes > 1 {
+        return Err(Failure::CommandLine(
+            "standard input (-) can be read once: give it to one of --catalog, --request and --account"
+                .into(),
+        ));
+    }
+    let catalog = load_catalog(&args.catalog).map_err(fail)?;
+    let request = match is_stdin(&args.request) {
+        true => Request::from_reader(io::stdin().lock(), STDIN),
+        false => Request::from_path(&args.request),
+    }
+    .map_err(fail)?;
     let account = match &args.account {
+        Some(path) if is_stdin(path) => {
+            Account::from_reader(io::stdin().lock(), STDIN).map_err(fail)?
+        }
         Some(path) => Account::from_path(path).map_err(fail)?,
         None => Account::default(),
     };
@@ -160,6 +177,35 @@ fn load(args: &Common) -> Result<Loaded, Failure> {
         },
         seed,
     })
+}
+
+/// How errors name standard input.
+const STDIN: &str = "<stdin>";
+
+/// Whether a path argument is `-`, standard input.
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// The catalogs at `paths` as one; a `-` among them is read from standard input, with the same
+/// size limit and messages as a file.
+fn load_catalog(paths: &[PathBuf]) -> Result<Catalog, Error> {
+    if !paths.iter().any(|p| is_stdin(p)) {
+        return Catalog::from_paths(paths);
+    }
+    let mut sources = Vec::with_capacity(paths.len());
+    for path in paths {
+        let catalog = match is_stdin(path) {
+            true => Catalog::from_reader(io::stdin().lock(), STDIN)?,
+            false => Catalog::from_paths(std::slice::from_ref(path))?,
+        };
+        let name = match is_stdin(path) {
+            true => STDIN.to_string(),
+            false => path.display().to_string(),
+        };
+        sources.push((name, catalog));
+    }
+    Catalog::merge(sources)
 }
 
 /// Compiles the loaded request.
