@@ -28,6 +28,12 @@ enum Command {
     Simulate(SimulateArgs),
     /// Download OpenRouter endpoint listings into a directory `--catalog` loads.
     Fetch(fetch::FetchArgs),
+    /// Print a shell completion script: `routesim completions bash > /etc/bash_completion.d/routesim`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Args)]
@@ -84,6 +90,23 @@ fn main() -> ExitCode {
         Command::Route(args) => (route(args), &args.common),
         Command::Simulate(args) => (simulate(args), &args.common),
         Command::Fetch(args) => return fetch::run(args),
+        Command::Completions { shell } => {
+            // Generated into memory first: clap_complete panics on a failed write, and a closed
+            // pipe must end quietly like every other command's output.
+            let mut script = Vec::new();
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut command, "routesim", &mut script);
+            return match io::stdout().lock().write_all(&script) {
+                Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
+                    let _ = writeln!(
+                        io::stderr(),
+                        "routesim: error: cannot write the output: {err}"
+                    );
+                    ExitCode::FAILURE
+                }
+                _ => ExitCode::SUCCESS,
+            };
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
