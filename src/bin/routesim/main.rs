@@ -5,6 +5,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 mod fetch;
+mod bench;
 mod render;
 
 use routesim::{Account, Bands, Catalog, Error, ErrorKind, Options, Request, Router, Settings};
@@ -26,6 +27,9 @@ enum Command {
     Route(RouteArgs),
     /// Sample many requests: where traffic goes, what it costs, how often it fails.
     Simulate(SimulateArgs),
+    /// Time compiling, drawing and simulating on your own catalog and request, beside a sort
+    /// baseline measured in the same run.
+    Bench(BenchArgs),
     /// Download OpenRouter endpoint listings into a directory `--catalog` loads.
     Fetch(fetch::FetchArgs),
     /// Print a shell completion script: `routesim completions bash > /etc/bash_completion.d/routesim`.
@@ -72,6 +76,15 @@ struct RouteArgs {
 }
 
 #[derive(Args)]
+struct BenchArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Total time for the five measurements, warm-up included.
+    #[arg(long, value_name = "S", default_value_t = 3.0)]
+    seconds: f64,
+}
+
+#[derive(Args)]
 struct SimulateArgs {
     #[command(flatten)]
     common: Common,
@@ -89,6 +102,7 @@ fn main() -> ExitCode {
     let (result, common) = match &cli.command {
         Command::Route(args) => (route(args), &args.common),
         Command::Simulate(args) => (simulate(args), &args.common),
+        Command::Bench(args) => (bench(args), &args.common),
         Command::Fetch(args) => return fetch::run(args),
         Command::Completions { shell } => {
             // Generated into memory first: clap_complete panics on a failed write, and a closed
@@ -263,6 +277,35 @@ fn route(args: &RouteArgs) -> Result<(), Failure> {
         let mut text = String::new();
         let _ = render::plan(&mut text, &plan);
         write!(out, "{text}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn bench(args: &BenchArgs) -> Result<(), Failure> {
+    if !(args.seconds.is_finite() && args.seconds > 0.0 && args.seconds <= 3600.0) {
+        return Err(Failure::CommandLine(format!(
+            "--seconds {} must be a number of seconds in (0, 3600]",
+            args.seconds
+        )));
+    }
+    let loaded = load(&args.common)?;
+    let router = compile(&args.common, &loaded)?;
+    let report = bench::run(
+        &loaded.catalog,
+        &loaded.request,
+        &loaded.options,
+        &router,
+        args.seconds,
+        loaded.seed,
+    );
+    let mut out = io::stdout().lock();
+    if args.common.json {
+        let text = serde_json::to_string_pretty(&report).expect("a report always serializes");
+        writeln!(out, "{text}")?;
+    } else {
+        writeln!(out, "routesim bench {}", model_chain(&loaded.request))?;
+        write!(out, "{}", bench::table(&report))?;
     }
     out.flush()?;
     Ok(())
