@@ -336,5 +336,34 @@ fn load(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, compile, plan, first, load);
+/// The README's `routesim bench` example, on the same fixture and request: `fixture/*` times the
+/// same calls, so the two tools' figures can be compared on one catalog.
+fn fixture(c: &mut Criterion) {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let catalog = Catalog::from_path(std::path::Path::new(&format!(
+        "{root}/fixtures/deepseek-r1.yaml"
+    )))
+    .expect("the fixture loads");
+    let request = Request::from_path(std::path::Path::new(&format!(
+        "{root}/fixtures/requests/default.json"
+    )))
+    .expect("the request loads");
+    let options = Options::default();
+    let router = Router::compile(&catalog, &request, &options).expect("the fixture routes");
+    let mut group = c.benchmark_group("fixture");
+    group.bench_function("deepseek-r1/compile", |b| {
+        b.iter(|| black_box(Router::compile(black_box(&catalog), &request, &options)))
+    });
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+    let mut buf = router.buffer();
+    group.bench_function("deepseek-r1/plan", |b| {
+        b.iter(|| {
+            router.draw(&mut rng, &mut buf);
+            black_box(buf.attempts().len())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, compile, plan, first, load, fixture);
 criterion_main!(benches);
