@@ -5,6 +5,17 @@
 use routesim::{Attempt, Exclusion, Plan, Served, Simulation};
 use std::fmt;
 
+/// A row's name in every table: the endpoint, after its model when several models appear, and
+/// marked when it is an attempt on the account's own key.
+fn label(multi_model: bool, model: &str, endpoint: &str, byok: bool) -> String {
+    let own_key = if byok { " (byok)" } else { "" };
+    if multi_model {
+        format!("{model}  {endpoint}{own_key}")
+    } else {
+        format!("{endpoint}{own_key}")
+    }
+}
+
 /// The readable table printed by `routesim route` without `--json`.
 pub(crate) fn plan(f: &mut impl fmt::Write, plan: &Plan) -> fmt::Result {
     writeln!(f, "strategy: {}", plan.strategy.as_str())?;
@@ -12,14 +23,7 @@ pub(crate) fn plan(f: &mut impl fmt::Write, plan: &Plan) -> fmt::Result {
         .attempts
         .iter()
         .any(|a| a.model != plan.attempts[0].model);
-    let name = |a: &Attempt| {
-        let own_key = if a.byok { " (byok)" } else { "" };
-        if multi_model {
-            format!("{}  {}{own_key}", a.model, a.endpoint)
-        } else {
-            format!("{}{own_key}", a.endpoint)
-        }
-    };
+    let name = |a: &Attempt| label(multi_model, &a.model, &a.endpoint, a.byok);
     let width = plan
         .attempts
         .iter()
@@ -59,13 +63,7 @@ pub(crate) fn plan(f: &mut impl fmt::Write, plan: &Plan) -> fmt::Result {
 /// reason code, detail.
 pub(crate) fn exclusions(f: &mut impl fmt::Write, excluded: &[Exclusion]) -> fmt::Result {
     let multi_model = excluded.iter().any(|e| e.model != excluded[0].model);
-    let name = |e: &Exclusion| {
-        if multi_model {
-            format!("{}  {}", e.model, e.endpoint)
-        } else {
-            e.endpoint.clone()
-        }
-    };
+    let name = |e: &Exclusion| label(multi_model, &e.model, &e.endpoint, false);
     let width = excluded.iter().map(|e| name(e).len()).max().unwrap_or(0);
     for e in excluded {
         writeln!(
@@ -105,14 +103,7 @@ fn bar(share: f64) -> String {
 /// exact values beside the sampled ones, then a bar chart of traffic share.
 pub(crate) fn simulation(f: &mut impl fmt::Write, sim: &Simulation) -> fmt::Result {
     let multi_model = sim.served.iter().any(|s| s.model != sim.served[0].model);
-    let name = |s: &Served| {
-        let own_key = if s.byok { " (byok)" } else { "" };
-        if multi_model {
-            format!("{}  {}{own_key}", s.model, s.endpoint)
-        } else {
-            format!("{}{own_key}", s.endpoint)
-        }
-    };
+    let name = |s: &Served| label(multi_model, &s.model, &s.endpoint, s.byok);
     let width = sim
         .served
         .iter()
