@@ -50,11 +50,12 @@ fn measure(name: &'static str, budget: Duration, mut op: impl FnMut() -> u64) ->
         warm += 1;
     }
     let per_op = warm_start.elapsed().as_secs_f64() / warm as f64;
-    let sample_time = budget.as_secs_f64() * 0.9 / f64::from(SAMPLES);
-    let batch = ((sample_time / per_op.max(1e-9)) as u64).max(1);
+    let batch = batch_size(budget.as_secs_f64() * 0.9 / f64::from(SAMPLES), per_op);
     let mut samples = Vec::with_capacity(SAMPLES as usize);
     let deadline = Instant::now() + budget.mul_f64(0.9);
     let mut iterations = 0;
+    // At least one sample, whatever the budget; the deadline and the sample cap only bound the
+    // time spent (mutating them changes how long this runs, not what the report says).
     while samples.is_empty() || (Instant::now() < deadline && samples.len() < SAMPLES as usize) {
         let start = Instant::now();
         for _ in 0..batch {
@@ -63,19 +64,46 @@ fn measure(name: &'static str, budget: Duration, mut op: impl FnMut() -> u64) ->
         samples.push(start.elapsed().as_secs_f64() * 1e9 / batch as f64);
         iterations += batch;
     }
+    (summarize(name, samples, iterations), sink)
+}
+
+/// Iterations per sample so that one sample takes about `sample_time` seconds, given one
+/// iteration took `per_op` seconds while warming up; at least 1.
+fn batch_size(sample_time: f64, per_op: f64) -> u64 {
+    ((sample_time / per_op.max(1e-9)) as u64).max(1)
+}
+
+/// The figure for per-iteration sample times (nanoseconds, at least one sample): quantiles by
+/// nearest rank over the sorted samples, the ratio left at 1 for [`set_ratios`].
+fn summarize(name: &'static str, mut samples: Vec<f64>, iterations: u64) -> Figure {
     samples.sort_by(f64::total_cmp);
-    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-    let figure = Figure {
+    let last = samples.len().saturating_sub(1);
+    let at = |q: f64| {
+        samples
+            .get((last as f64 * q).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Figure {
         name,
         median_ns: at(0.5),
-        min_ns: samples[0],
+        min_ns: at(0.0),
         p10_ns: at(0.1),
         p90_ns: at(0.9),
-        max_ns: samples[samples.len() - 1],
+        max_ns: at(1.0),
         iterations,
         ratio_to_baseline: 1.0,
+    }
+}
+
+/// Each figure's median over the first figure's (the baseline's).
+fn set_ratios(figures: &mut [Figure]) {
+    let Some(baseline) = figures.first().map(|f| f.median_ns) else {
+        return;
     };
-    (figure, sink)
+    for f in figures {
+        f.ratio_to_baseline = f.median_ns / baseline;
+    }
 }
 
 /// Runs the five measurements; `router` was compiled from `catalog`, `request` and `options`.
@@ -130,10 +158,7 @@ pub(crate) fn run(
     });
     figures.push(f);
     black_box(sink ^ s);
-    let baseline = figures[0].median_ns;
-    for f in &mut figures {
-        f.ratio_to_baseline = f.median_ns / baseline;
-    }
+    set_ratios(&mut figures);
     Report {
         targets: router.targets().len(),
         seconds,
@@ -158,24 +183,113 @@ pub(crate) fn table(report: &Report) -> String {
         "iterations",
         "x sort"
     );
-    let t = |ns: f64| match ns {
-        ns if ns < 1e3 => format!("{ns:.1} ns"),
-        ns if ns < 1e6 => format!("{:.2} us", ns / 1e3),
-        ns => format!("{:.2} ms", ns / 1e6),
-    };
     for f in &report.benchmarks {
         let _ = writeln!(
             out,
             "  {:<17} {:>11} {:>11} {:>11} {:>11} {:>11} {:>12} {:>8.2}x",
             f.name,
-            t(f.median_ns),
-            t(f.min_ns),
-            t(f.p10_ns),
-            t(f.p90_ns),
-            t(f.max_ns),
+            time(f.median_ns),
+            time(f.min_ns),
+            time(f.p10_ns),
+            time(f.p90_ns),
+            time(f.max_ns),
             f.iterations,
             f.ratio_to_baseline
         );
     }
     out
+}
+
+/// A per-iteration time in the unit that keeps it readable: ns below 1 us, us below 1 ms.
+fn time(ns: f64) -> String {
+    match ns {
+        ns if ns < 1e3 => format!("{ns:.1} ns"),
+        ns if ns < 1e6 => format!("{:.2} us", ns / 1e3),
+        ns => format!("{:.2} ms", ns / 1e6),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_are_taken_by_nearest_rank_over_the_sorted_samples() {
+        // 11 samples, shuffled: ranks 0..=10, so p10 is rank 1, the median rank 5, p90 rank 9.
+        let samples = vec![
+            70.0, 10.0, 100.0, 0.0, 50.0, 30.0, 90.0, 20.0, 60.0, 40.0, 80.0,
+        ];
+        let f = summarize("x", samples, 42);
+        assert_eq!(
+            (f.min_ns, f.p10_ns, f.median_ns, f.p90_ns, f.max_ns),
+            (0.0, 10.0, 50.0, 90.0, 100.0)
+        );
+        assert_eq!(f.iterations, 42);
+        assert_eq!(f.ratio_to_baseline, 1.0);
+    }
+
+    #[test]
+    fn one_sample_is_every_quantile() {
+        let f = summarize("x", vec![7.0], 1);
+        assert_eq!((f.min_ns, f.median_ns, f.max_ns), (7.0, 7.0, 7.0));
+    }
+
+    #[test]
+    fn ratios_divide_by_the_baseline_median() {
+        let mut figures = vec![
+            summarize("base", vec![4.0], 1),
+            summarize("a", vec![10.0], 1),
+            summarize("b", vec![2.0], 1),
+        ];
+        set_ratios(&mut figures);
+        let ratios: Vec<f64> = figures.iter().map(|f| f.ratio_to_baseline).collect();
+        assert_eq!(ratios, [1.0, 2.5, 0.5]);
+        set_ratios(&mut []);
+    }
+
+    #[test]
+    fn batches_fill_a_sample_and_hold_at_least_one_iteration() {
+        assert_eq!(batch_size(0.01, 0.001), 10);
+        assert_eq!(
+            batch_size(0.001, 0.01),
+            1,
+            "an iteration longer than a sample"
+        );
+        // A warm-up too fast to time counts as 1 ns per iteration.
+        // (1e-6 / 1e-9 is 999.99... in binary, so 999 or 1000.)
+        assert!((999..=1000).contains(&batch_size(1e-6, 0.0)));
+    }
+
+    #[test]
+    fn times_change_unit_at_a_microsecond_and_a_millisecond() {
+        assert_eq!(time(999.0), "999.0 ns");
+        assert_eq!(time(1e3), "1.00 us");
+        assert_eq!(time(2.5e5), "250.00 us");
+        assert_eq!(time(1e6), "1.00 ms");
+        assert_eq!(time(3.25e6), "3.25 ms");
+    }
+
+    #[test]
+    fn the_table_has_a_row_per_benchmark_with_its_ratio() {
+        let mut benchmarks = vec![
+            summarize("sort_baseline", vec![100.0], 5),
+            summarize("plan", vec![300.0], 7),
+        ];
+        set_ratios(&mut benchmarks);
+        let report = Report {
+            targets: 3,
+            seconds: 0.5,
+            benchmarks,
+        };
+        let table = table(&report);
+        assert!(table.starts_with("3 targets, 0.5 s in all"), "{table}");
+        let plan = table
+            .lines()
+            .find(|l| l.trim_start().starts_with("plan"))
+            .unwrap();
+        assert!(
+            plan.contains("300.0 ns") && plan.contains(" 7 ") && plan.ends_with("3.00x"),
+            "{plan}"
+        );
+    }
 }
