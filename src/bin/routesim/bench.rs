@@ -40,6 +40,12 @@ const SAMPLES: u32 = 100;
 
 /// Times `op` for about `budget`: a tenth of it warms up and sizes the batches, the rest takes
 /// samples of whole batches until the budget is spent.
+///
+/// Only the per-iteration conversion of a sample decides what the report says (tested below);
+/// the warm-up length, the batch sizing and the loop bounds decide how long this runs and how
+/// steady the figures are, so a mutant there changes timing quality, not the report's meaning
+/// (cargo mutants lists them as missed; see the README's test section). The `sink` folds keep
+/// the optimizer from removing `op` and change nothing else.
 fn measure(name: &'static str, budget: Duration, mut op: impl FnMut() -> u64) -> (Figure, u64) {
     let mut sink = 0u64;
     let warm_until = Instant::now() + budget / 10;
@@ -115,6 +121,7 @@ pub(crate) fn run(
     seconds: f64,
     seed: u64,
 ) -> Report {
+    // The five share the budget (timing only: a mutant here changes how long the run takes).
     let each = Duration::from_secs_f64(seconds / 5.0);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(routesim::mix_seed(seed));
     // The baseline: an unstable sort by price of as many ids as the request has targets.
@@ -149,7 +156,8 @@ pub(crate) fn run(
     figures.push(f);
     sink ^= s;
     // One simulated request: the plan walked until an attempt succeeds, each failing with
-    // probability 1 - uptime.
+    // probability 1 - uptime. (What is served only feeds the sink: mutating the comparison
+    // changes how many attempts are walked, which is timing, not the report.)
     let (f, s) = measure("simulate_request", each, || {
         let served = router.draw_until(&mut rng, &mut buf, |rng, id| {
             rng.random::<f64>() < router.target(id).uptime
@@ -226,6 +234,33 @@ mod tests {
         );
         assert_eq!(f.iterations, 42);
         assert_eq!(f.ratio_to_baseline, 1.0);
+    }
+
+    #[test]
+    fn per_iteration_times_lie_between_the_work_done_and_the_time_spent() {
+        // Each iteration spins for at least 2 us, so no per-iteration figure can be below that;
+        // and the samples together cannot account for more time than the whole call took.
+        // Both hold on any machine, however loaded: bounds, not timings.
+        let floor = Duration::from_micros(2);
+        let start = Instant::now();
+        let (f, _) = measure("spin", Duration::from_millis(40), || {
+            let t = Instant::now();
+            while t.elapsed() < floor {}
+            1
+        });
+        let spent_ns = start.elapsed().as_secs_f64() * 1e9;
+        assert!(
+            f.min_ns >= 2000.0,
+            "an iteration takes at least 2 us: {f:?}"
+        );
+        assert!(
+            f.min_ns * f.iterations as f64 <= spent_ns,
+            "iterations x the fastest iteration fit in the {spent_ns} ns spent: {f:?}"
+        );
+        assert!(
+            f.iterations > 1,
+            "a 40 ms budget holds more than one 2 us iteration"
+        );
     }
 
     #[test]
