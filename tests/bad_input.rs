@@ -134,3 +134,34 @@ fn files_over_the_size_limits_are_refused_before_they_are_read_whole() {
     );
     assert!(stderr.contains("over the limit of"), "{stderr}");
 }
+
+#[test]
+fn uptime_thresholds_out_of_order_or_range_are_refused_each_alone() {
+    // Each pair breaks exactly one of 0 <= down <= 1 and down <= stable <= 1.
+    for (down, stable) in [("-0.1", "0.95"), ("0.9", "0.5"), ("0.8", "1.5")] {
+        let out = Command::new(BIN)
+            .args([
+                "route",
+                "--seed",
+                "1",
+                "--catalog",
+                CATALOG,
+                "--request",
+                REQUEST,
+            ])
+            .arg(format!("--down-uptime={down}"))
+            .arg(format!("--stable-uptime={stable}"))
+            .output()
+            .expect("the routesim binary runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "down {down}, stable {stable}: {stderr}"
+        );
+        assert!(
+            stderr.contains("must satisfy 0 <= down <= stable <= 1"),
+            "down {down}, stable {stable}: {stderr}"
+        );
+    }
+}
