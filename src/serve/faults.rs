@@ -46,13 +46,27 @@ fn always() -> f64 {
 }
 
 fn probability<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    let p = f64::deserialize(d)?;
-    match (0.0..=1.0).contains(&p) {
-        true => Ok(p),
-        false => Err(de::Error::custom(format!(
-            "expected a probability in 0..=1, found {p}"
-        ))),
+    // A visitor, so that the error is raised inside the field and names it.
+    struct Probability;
+    impl de::Visitor<'_> for Probability {
+        type Value = f64;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a probability in 0..=1")
+        }
+        fn visit_f64<E: de::Error>(self, p: f64) -> Result<f64, E> {
+            match (0.0..=1.0).contains(&p) {
+                true => Ok(p),
+                false => Err(E::invalid_value(de::Unexpected::Float(p), &self)),
+            }
+        }
+        fn visit_u64<E: de::Error>(self, p: u64) -> Result<f64, E> {
+            self.visit_f64(p as f64)
+        }
+        fn visit_i64<E: de::Error>(self, p: i64) -> Result<f64, E> {
+            self.visit_f64(p as f64)
+        }
     }
+    d.deserialize_any(Probability)
 }
 
 /// How a faulted attempt fails.
@@ -86,20 +100,33 @@ impl FaultStatus {
 
 impl<'de> Deserialize<'de> for FaultStatus {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<FaultStatus, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Code(u64),
-            Word(String),
+        d.deserialize_any(StatusVisitor)
+    }
+}
+
+struct StatusVisitor;
+
+impl de::Visitor<'_> for StatusVisitor {
+    type Value = FaultStatus;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("429, 500, 502, 503, 504 or \"timeout\"")
+    }
+    fn visit_u64<E: de::Error>(self, c: u64) -> Result<FaultStatus, E> {
+        match FAULT_STATUSES.iter().find(|&&s| u64::from(s) == c) {
+            Some(&s) => Ok(FaultStatus::Http(s)),
+            None => Err(E::invalid_value(de::Unexpected::Unsigned(c), &self)),
         }
-        let valid = "429, 500, 502, 503, 504 or \"timeout\"";
-        match Raw::deserialize(d)? {
-            Raw::Code(c) => match FAULT_STATUSES.iter().find(|&&s| u64::from(s) == c) {
-                Some(&s) => Ok(FaultStatus::Http(s)),
-                None => Err(de::Error::custom(format!("expected {valid}, found {c}"))),
-            },
-            Raw::Word(w) if w == "timeout" => Ok(FaultStatus::Timeout),
-            Raw::Word(w) => Err(de::Error::custom(format!("expected {valid}, found {w:?}"))),
+    }
+    fn visit_i64<E: de::Error>(self, c: i64) -> Result<FaultStatus, E> {
+        match u64::try_from(c) {
+            Ok(c) => self.visit_u64(c),
+            Err(_) => Err(E::invalid_value(de::Unexpected::Signed(c), &self)),
+        }
+    }
+    fn visit_str<E: de::Error>(self, w: &str) -> Result<FaultStatus, E> {
+        match w {
+            "timeout" => Ok(FaultStatus::Timeout),
+            _ => Err(E::invalid_value(de::Unexpected::Str(w), &self)),
         }
     }
 }
@@ -114,11 +141,11 @@ impl Serialize for FaultStatus {
 }
 
 impl Rule {
-    /// Parses a list of rules (YAML or JSON). Errors name the field (`[1].status`).
+    /// Parses a list of rules (YAML or JSON). Errors name the field (`.[1].status`).
     ///
     /// ```
     /// let err = routesim::serve::Rule::parse_list(r#"[{"endpoint": "a", "status": 404}]"#).unwrap_err();
-    /// assert_eq!(err.field(), Some("[0].status"));
+    /// assert!(err.field().unwrap().ends_with("[0].status"));
     /// ```
     pub fn parse_list(text: &str) -> Result<Vec<Rule>, Error> {
         crate::parse::from_str(text, MAX_FAULTS_BYTES, "faults")
@@ -201,10 +228,16 @@ mod tests {
     #[test]
     fn a_status_outside_the_list_is_refused_naming_the_field() {
         let err = Rule::parse_list("- { endpoint: a, status: 418 }").unwrap_err();
-        assert_eq!(err.field(), Some("[0].status"));
+        assert!(
+            err.field().is_some_and(|f| f.ends_with("[0].status")),
+            "{err}"
+        );
         assert!(err.to_string().contains("429, 500, 502, 503, 504"), "{err}");
         let err = Rule::parse_list("- { endpoint: a, status: 502, probability: 2 }").unwrap_err();
-        assert_eq!(err.field(), Some("[0].probability"));
+        assert!(
+            err.field().is_some_and(|f| f.ends_with("[0].probability")),
+            "{err}"
+        );
         let err = Rule::parse_list("- { endpoint: a, status: 502, colour: red }").unwrap_err();
         assert!(err.to_string().contains("colour"), "{err}");
     }

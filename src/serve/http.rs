@@ -144,11 +144,7 @@ fn respond(answer: Answer, headers: Vec<(&'static str, String)>) -> Response {
             .into_response(),
         Answer::Stream(events) => sse(events, Duration::ZERO),
     };
-    for (name, value) in headers {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            response.headers_mut().insert(name, value);
-        }
-    }
+    add_headers(&mut response, headers);
     response
 }
 
@@ -249,20 +245,24 @@ async fn chat_completions(State(shared): Shell, headers: HeaderMap, body: Body) 
     if x > 0.0 {
         let streamed = matches!(answer, Answer::Stream(_));
         tokio::time::sleep(ex.delay(x, !streamed)).await;
-        if let (Answer::Stream(events), Some(served)) = (answer, &ex.served) {
+    }
+    match (answer, &ex.served) {
+        (Answer::Stream(events), Some(served)) if x > 0.0 => {
             let content = events.len().saturating_sub(3);
             let mut response = sse(events, chat::chunk_gap(served, x, content));
-            for (name, value) in extra {
-                if let Ok(value) = HeaderValue::from_str(&value) {
-                    response.headers_mut().insert(name, value);
-                }
-            }
-            return response;
+            add_headers(&mut response, extra);
+            response
         }
-        // Reached only when a stream had no served attempt, which `chat` never builds.
-        return respond(chat::error(500, "internal", json!({})), Vec::new());
+        (answer, _) => respond(answer, extra),
     }
-    respond(answer, extra)
+}
+
+fn add_headers(response: &mut Response, headers: Vec<(&'static str, String)>) {
+    for (name, value) in headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
 }
 
 fn json_ok(body: &Value) -> Response {
