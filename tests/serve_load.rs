@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 const CONNECTIONS: usize = 64;
 const REQUESTS: usize = 20_000;
-const JOURNAL_LIMIT: usize = 2_000;
+const JOURNAL_LIMIT: usize = 1_000;
 
 /// Request `i`'s kind: its body, headers, and the status it must get.
 fn kind(i: usize) -> (&'static str, String, Vec<(&'static str, &'static str)>, u16) {

@@ -9,6 +9,7 @@ use crate::request::{Request, UsageEstimate};
 use crate::router::{Router, Target};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
+use serde::Serialize;
 use serde_json::{Value, json};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -65,7 +66,8 @@ pub(crate) struct Served {
 /// An answer before it becomes HTTP: a status and JSON body, or a stream of chunks.
 #[derive(Debug)]
 pub(crate) enum Answer {
-    Json(u16, Value),
+    /// A status and its serialized JSON body.
+    Json(u16, String),
     Stream(Vec<String>),
 }
 
@@ -112,102 +114,165 @@ impl Exchange {
     }
 
     /// The generation record's `data` object (SPEC section 9; every key the SDK requires).
-    pub(crate) fn generation(&self) -> Value {
+    fn generation(&self) -> Generation<'_> {
         let ms = |s: f64| s * 1000.0;
         let served = self.served.as_ref();
-        let latency: Option<f64> = match self.attempts.iter().any(|a| a.latency.is_some()) {
+        let latency = match self.attempts.iter().any(|a| a.latency.is_some()) {
             true => Some(ms(self.attempts.iter().filter_map(|a| a.latency).sum())),
             false => None,
         };
-        let responses: Vec<Value> = self
-            .attempts
-            .iter()
-            .map(|a| {
-                let mut r = json!({
-                    "provider_name": a.provider_name, "endpoint": a.endpoint,
-                    "model": a.model, "status": a.status, "is_byok": a.byok,
-                });
-                if let Some(l) = a.latency {
-                    r["latency"] = json!(ms(l));
-                }
-                r
-            })
-            .collect();
         let model = served
-            .map(|s| s.model.clone())
-            .or_else(|| self.requested.clone())
+            .map(|s| s.model.as_str())
+            .or(self.requested.as_deref())
             .unwrap_or_default();
         let cost = served.map_or(0.0, |s| s.cost);
-        let mut record = json!({
-            "id": self.id,
-            "model": model,
-            "provider_name": served.map(|s| s.provider_name.clone()),
-            "created_at": super::journal::rfc3339(self.time),
-            "streamed": self.streamed,
-            "cancelled": false,
-            "finish_reason": served.map(|_| "stop"),
-            "native_finish_reason": served.map(|_| "stop"),
-            "tokens_prompt": served.map(|s| s.prompt_tokens),
-            "tokens_completion": served.map(|s| s.completion_tokens),
-            "native_tokens_prompt": served.map(|s| s.prompt_tokens),
-            "native_tokens_completion": served.map(|s| s.completion_tokens),
-            "native_tokens_cached": served.map(|_| 0),
-            "native_tokens_reasoning": served.map(|_| 0),
-            "total_cost": cost,
-            "usage": cost,
-            "is_byok": served.is_some_and(|s| s.byok),
-            "upstream_inference_cost": served.filter(|s| s.byok).map(|s| s.upstream.0),
-            "latency": latency,
-            "generation_time": served.and_then(generation_seconds).map(ms),
-            "provider_responses": responses,
-            "api_type": "completions",
-            "data_region": "global",
-            "origin": "",
-            "routesim_seed": self.seed,
-        });
-        // Keys the SDK requires that routesim has no value for.
-        for key in NULL_KEYS {
-            record[key] = Value::Null;
+        let tokens = |f: fn(&Served) -> u64| served.map(f);
+        Generation {
+            id: &self.id,
+            model,
+            provider_name: served.map(|s| s.provider_name.as_str()),
+            created_at: super::journal::rfc3339(self.time),
+            streamed: self.streamed,
+            cancelled: false,
+            finish_reason: served.map(|_| "stop"),
+            native_finish_reason: served.map(|_| "stop"),
+            tokens_prompt: tokens(|s| s.prompt_tokens),
+            tokens_completion: tokens(|s| s.completion_tokens),
+            native_tokens_prompt: tokens(|s| s.prompt_tokens),
+            native_tokens_completion: tokens(|s| s.completion_tokens),
+            native_tokens_cached: tokens(|_| 0),
+            native_tokens_reasoning: tokens(|_| 0),
+            native_tokens_completion_images: (),
+            total_cost: cost,
+            usage: cost,
+            is_byok: served.is_some_and(|s| s.byok),
+            upstream_inference_cost: served.filter(|s| s.byok).map(|s| s.upstream.0),
+            latency,
+            generation_time: served.and_then(generation_seconds).map(ms),
+            moderation_latency: (),
+            provider_responses: self
+                .attempts
+                .iter()
+                .map(|a| ProviderResponse {
+                    provider_name: &a.provider_name,
+                    endpoint: &a.endpoint,
+                    model: &a.model,
+                    status: a.status,
+                    latency: a.latency.map(ms),
+                    is_byok: a.byok,
+                })
+                .collect(),
+            api_type: "completions",
+            app_id: (),
+            cache_discount: (),
+            data_region: "global",
+            external_user: (),
+            http_referer: (),
+            origin: "",
+            preset_id: (),
+            router: (),
+            service_tier: (),
+            upstream_id: (),
+            user_agent: (),
+            web_search_engine: (),
+            workspace_id: (),
+            num_fetches: (),
+            num_input_audio_prompt: (),
+            num_media_completion: (),
+            num_media_prompt: (),
+            num_search_results: (),
+            routesim_seed: self.seed,
         }
-        record
     }
 
     /// The journal line: `{"seq","time","test_id","seed","status","request","generation"}`.
     pub(crate) fn journal_line(&self) -> String {
-        json!({
-            "seq": self.k,
-            "time": super::journal::rfc3339(self.time),
-            "test_id": self.test_id,
-            "seed": self.seed,
-            "status": self.status,
-            "request": self.request,
-            "generation": self.generation(),
-        })
-        .to_string()
+        let line = JournalLine {
+            seq: self.k,
+            time: super::journal::rfc3339(self.time),
+            test_id: self.test_id.as_deref(),
+            seed: self.seed,
+            status: self.status,
+            request: &self.request,
+            generation: self.generation(),
+        };
+        serde_json::to_string(&line).unwrap_or_default()
     }
 }
 
-/// Generation-record keys `@openrouter/sdk` requires that routesim has no value for.
-const NULL_KEYS: [&str; 18] = [
-    "num_search_results",
-    "native_tokens_completion_images",
-    "moderation_latency",
-    "app_id",
-    "cache_discount",
-    "external_user",
-    "http_referer",
-    "preset_id",
-    "router",
-    "service_tier",
-    "upstream_id",
-    "user_agent",
-    "web_search_engine",
-    "workspace_id",
-    "num_fetches",
-    "num_input_audio_prompt",
-    "num_media_completion",
-    "num_media_prompt",
-];
+/// A journal line, serialized straight from the exchange.
+#[derive(Serialize)]
+struct JournalLine<'a> {
+    seq: u64,
+    time: String,
+    test_id: Option<&'a str>,
+    seed: Option<u64>,
+    status: u16,
+    request: &'a Value,
+    generation: Generation<'a>,
+}
+
+/// OpenRouter's generation record; `()` fields are the keys `@openrouter/sdk` requires that
+/// routesim has no value for, written as null.
+#[derive(Serialize)]
+struct Generation<'a> {
+    id: &'a str,
+    model: &'a str,
+    provider_name: Option<&'a str>,
+    created_at: String,
+    streamed: bool,
+    cancelled: bool,
+    finish_reason: Option<&'static str>,
+    native_finish_reason: Option<&'static str>,
+    tokens_prompt: Option<u64>,
+    tokens_completion: Option<u64>,
+    native_tokens_prompt: Option<u64>,
+    native_tokens_completion: Option<u64>,
+    native_tokens_cached: Option<u64>,
+    native_tokens_reasoning: Option<u64>,
+    native_tokens_completion_images: (),
+    total_cost: f64,
+    usage: f64,
+    is_byok: bool,
+    upstream_inference_cost: Option<f64>,
+    latency: Option<f64>,
+    generation_time: Option<f64>,
+    moderation_latency: (),
+    provider_responses: Vec<ProviderResponse<'a>>,
+    api_type: &'static str,
+    app_id: (),
+    cache_discount: (),
+    data_region: &'static str,
+    external_user: (),
+    http_referer: (),
+    origin: &'static str,
+    preset_id: (),
+    router: (),
+    service_tier: (),
+    upstream_id: (),
+    user_agent: (),
+    web_search_engine: (),
+    workspace_id: (),
+    num_fetches: (),
+    num_input_audio_prompt: (),
+    num_media_completion: (),
+    num_media_prompt: (),
+    num_search_results: (),
+    routesim_seed: Option<u64>,
+}
+
+/// One attempt in a generation record; `latency` (ms) is left out when unknown, as the SDK
+/// takes a number or nothing.
+#[derive(Serialize)]
+struct ProviderResponse<'a> {
+    provider_name: &'a str,
+    endpoint: &'a str,
+    model: &'a str,
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency: Option<f64>,
+    is_byok: bool,
+}
 
 fn seconds(s: f64) -> Duration {
     // Guarded: a huge --time-scale must not panic Duration::from_secs_f64.
@@ -223,10 +288,8 @@ fn generation_seconds(s: &Served) -> Option<f64> {
 
 /// The error body: `{"error": {"code", "message", "metadata"}}`.
 pub(crate) fn error(status: u16, message: &str, metadata: Value) -> Answer {
-    Answer::Json(
-        status,
-        json!({"error": {"code": status, "message": message, "metadata": metadata}}),
-    )
+    let body = json!({"error": {"code": status, "message": message, "metadata": metadata}});
+    Answer::Json(status, body.to_string())
 }
 
 /// The one cost computation: tokens at the endpoint's prices (per million) plus its request
@@ -456,42 +519,114 @@ fn serve(
         byok: target.byok,
         throughput: target.source().throughput.and_then(|t| t.p50),
     };
-    let usage = usage_json(&served);
-    let created = ex.created();
-    let mut body = json!({
-        "id": ex.id, "object": "chat.completion", "created": created,
-        "model": served.model, "provider": served.provider_name,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": served.reply},
-                     "finish_reason": "stop", "native_finish_reason": "stop", "logprobs": null}],
-        "usage": usage,
-        "system_fingerprint": null,
-    });
-    if metadata {
-        body["openrouter_metadata"] = openrouter_metadata(router, &served, ex);
-    }
+    let metadata = metadata.then(|| openrouter_metadata(router, &served, ex));
     let answer = match ex.streamed {
-        true => Answer::Stream(chunks(ex, &served, usage_json(&served))),
-        false => Answer::Json(200, body),
+        true => Answer::Stream(chunks(ex, &served)),
+        false => Answer::Json(200, completion_body(ex, &served, metadata)),
     };
     ex.served = Some(served);
     answer
 }
 
-fn usage_json(s: &Served) -> Value {
-    let mut usage = json!({
-        "prompt_tokens": s.prompt_tokens, "completion_tokens": s.completion_tokens,
-        "total_tokens": s.prompt_tokens + s.completion_tokens, "cost": s.cost, "is_byok": s.byok,
-        "prompt_tokens_details": {"cached_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": 0},
-    });
-    if s.byok {
-        usage["cost_details"] = json!({
-            "upstream_inference_cost": s.upstream.0,
-            "upstream_inference_prompt_cost": s.upstream.1,
-            "upstream_inference_completions_cost": s.upstream.2,
-        });
+/// The 200 body: OpenRouter's `chat.completion`.
+fn completion_body(ex: &Exchange, served: &Served, metadata: Option<Value>) -> String {
+    #[derive(Serialize)]
+    struct Completion<'a> {
+        id: &'a str,
+        object: &'static str,
+        created: u64,
+        model: &'a str,
+        provider: &'a str,
+        choices: [Choice<'a>; 1],
+        usage: Usage,
+        system_fingerprint: (),
+        #[serde(skip_serializing_if = "Option::is_none")]
+        openrouter_metadata: Option<Value>,
     }
-    usage
+    #[derive(Serialize)]
+    struct Choice<'a> {
+        index: u32,
+        message: Message<'a>,
+        finish_reason: &'static str,
+        native_finish_reason: &'static str,
+        logprobs: (),
+    }
+    #[derive(Serialize)]
+    struct Message<'a> {
+        role: &'static str,
+        content: &'a str,
+    }
+    let body = Completion {
+        id: &ex.id,
+        object: "chat.completion",
+        created: ex.created(),
+        model: &served.model,
+        provider: &served.provider_name,
+        choices: [Choice {
+            index: 0,
+            message: Message {
+                role: "assistant",
+                content: &served.reply,
+            },
+            finish_reason: "stop",
+            native_finish_reason: "stop",
+            logprobs: (),
+        }],
+        usage: usage(served),
+        system_fingerprint: (),
+        openrouter_metadata: metadata,
+    };
+    serde_json::to_string(&body).unwrap_or_default()
+}
+
+/// `usage`, with `cost_details` on the account's own key.
+#[derive(Serialize)]
+struct Usage {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    total_tokens: u64,
+    cost: f64,
+    is_byok: bool,
+    prompt_tokens_details: CachedTokens,
+    completion_tokens_details: ReasoningTokens,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cost_details: Option<CostDetails>,
+}
+
+#[derive(Serialize)]
+struct CachedTokens {
+    cached_tokens: u64,
+}
+
+#[derive(Serialize)]
+struct ReasoningTokens {
+    reasoning_tokens: u64,
+}
+
+#[derive(Serialize)]
+struct CostDetails {
+    upstream_inference_cost: f64,
+    upstream_inference_prompt_cost: f64,
+    upstream_inference_completions_cost: f64,
+}
+
+fn usage(s: &Served) -> Usage {
+    Usage {
+        prompt_tokens: s.prompt_tokens,
+        completion_tokens: s.completion_tokens,
+        total_tokens: s.prompt_tokens + s.completion_tokens,
+        cost: s.cost,
+        is_byok: s.byok,
+        prompt_tokens_details: CachedTokens { cached_tokens: 0 },
+        completion_tokens_details: ReasoningTokens {
+            reasoning_tokens: 0,
+        },
+        cost_details: s.byok.then_some(CostDetails {
+            upstream_inference_cost: s.upstream.0,
+            upstream_inference_prompt_cost: s.upstream.1,
+            upstream_inference_completions_cost: s.upstream.2,
+        }),
+    }
 }
 
 fn openrouter_metadata(router: &Router<'_>, served: &Served, ex: &Exchange) -> Value {
@@ -536,7 +671,7 @@ fn excluded_count(router: &Router<'_>) -> usize {
 
 /// The server-sent events of a streamed answer, each a whole `data: ...\n\n` event: the reply
 /// split over several chunks, the stop chunk, the usage chunk, `[DONE]`.
-fn chunks(ex: &Exchange, served: &Served, usage: Value) -> Vec<String> {
+fn chunks(ex: &Exchange, served: &Served) -> Vec<String> {
     let created = ex.created();
     let chunk = |delta: Value, finish: Value| {
         json!({
@@ -565,7 +700,7 @@ fn chunks(ex: &Exchange, served: &Served, usage: Value) -> Vec<String> {
     events.push(json!({
         "id": ex.id, "object": "chat.completion.chunk", "created": created,
         "model": served.model, "provider": served.provider_name,
-        "choices": [], "usage": usage,
+        "choices": [], "usage": usage(served),
     }));
     let mut out: Vec<String> = events.iter().map(|e| format!("data: {e}\n\n")).collect();
     out.push("data: [DONE]\n\n".to_string());

@@ -139,7 +139,7 @@ fn respond(answer: Answer, headers: Vec<(&'static str, String)>) -> Response {
         Answer::Json(status, body) => (
             StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             [(header::CONTENT_TYPE, "application/json")],
-            body.to_string(),
+            body,
         )
             .into_response(),
         Answer::Stream(events) => sse(events, Duration::ZERO),
@@ -266,7 +266,7 @@ fn add_headers(response: &mut Response, headers: Vec<(&'static str, String)>) {
 }
 
 fn json_ok(body: &Value) -> Response {
-    respond(Answer::Json(200, body.clone()), Vec::new())
+    respond(Answer::Json(200, body.to_string()), Vec::new())
 }
 
 /// `GET /api/v1/models`.
