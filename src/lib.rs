@@ -16,6 +16,7 @@
 //! | plan | `plan.rs` | [`Plan`], [`Attempt`], [`Exclusion`]: the JSON contract |
 //! | explain | `explain.rs` | availability classes and relaxation hints of an [`Unroutable`] request |
 //! | simulate | `simulate.rs` | Monte Carlo over a compiled router ([`simulate()`]) |
+//! | serve | `serve/` | the local OpenRouter (feature `serve`): HTTP shell, faults, journal, listings |
 //!
 //! Randomness comes only from the generator the caller passes in (`rng.rs` holds the two
 //! primitives the engine draws with), so a seed reproduces a plan exactly.
@@ -55,6 +56,8 @@ mod router;
 mod plan;
 mod explain;
 mod simulate;
+#[cfg(feature = "serve")]
+pub mod serve;
 mod error;
 mod json;
 mod parse;

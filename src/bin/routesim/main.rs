@@ -7,6 +7,7 @@ use rand::rngs::Xoshiro256PlusPlus;
 mod fetch;
 mod bench;
 mod render;
+mod serve;
 
 use routesim::{Account, Bands, Catalog, Error, ErrorKind, Options, Request, Router, Settings};
 use std::io::{self, Write};
@@ -32,6 +33,9 @@ enum Command {
     Bench(BenchArgs),
     /// Download OpenRouter endpoint listings into a directory `--catalog` loads.
     Fetch(fetch::FetchArgs),
+    /// Serve a local OpenRouter: routes, fails, bills and journals chat requests as `route`
+    /// predicts (point a client's base URL at http://HOST:PORT/api/v1).
+    Serve(serve::ServeArgs),
     /// Print a shell completion script: `routesim completions bash > /etc/bash_completion.d/routesim`.
     Completions {
         /// The shell to complete for.
@@ -104,6 +108,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => (simulate(args), &args.common),
         Command::Bench(args) => (bench(args), &args.common),
         Command::Fetch(args) => return fetch::run(args),
+        Command::Serve(args) => return serve::run(args),
         Command::Completions { shell } => {
             // Generated into memory first: clap_complete panics on a failed write, and a closed
             // pipe must end quietly like every other command's output.

@@ -1,0 +1,205 @@
+//! The journal (SPEC section 9): one JSON line per chat request in arrival order, the last
+//! `--journal-limit` of them, each findable by its generation id; and the request counters.
+
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The default of `--journal-limit`.
+pub const DEFAULT_JOURNAL_LIMIT: usize = 100_000;
+
+/// What `GET /routesim/stats` answers.
+///
+/// ```
+/// let stats = routesim::serve::Stats::default();
+/// assert_eq!(serde_json::to_string(&stats).unwrap(), r#"{"requests":0,"by_status":{},"journal_dropped":0}"#);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Stats {
+    /// Every chat-completion request received, whatever its answer (the k of the seed rule).
+    pub requests: u64,
+    /// Chat-completion answers by HTTP status.
+    pub by_status: BTreeMap<u16, u64>,
+    /// Journal lines evicted because the journal was at its limit.
+    pub journal_dropped: u64,
+}
+
+/// One kept line.
+#[derive(Debug)]
+struct Line {
+    seq: u64,
+    test_id: Option<String>,
+    id: String,
+    text: String,
+}
+
+/// The bounded journal, in `seq` order, and the counters of `/routesim/stats`.
+#[derive(Debug)]
+pub(crate) struct Journal {
+    limit: usize,
+    lines: VecDeque<Line>,
+    by_id: HashMap<String, u64>,
+    stats: Stats,
+}
+
+impl Journal {
+    pub(crate) fn new(limit: usize) -> Journal {
+        Journal {
+            limit,
+            lines: VecDeque::new(),
+            by_id: HashMap::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// Counts one chat request received.
+    pub(crate) fn count_request(&mut self) {
+        self.stats.requests += 1;
+    }
+
+    /// Records an answered chat request: its status, and its line (`text`, one JSON object)
+    /// at its place in arrival order, evicting the oldest line at the limit.
+    pub(crate) fn record(
+        &mut self,
+        seq: u64,
+        status: u16,
+        test_id: Option<String>,
+        id: String,
+        text: String,
+    ) {
+        *self.stats.by_status.entry(status).or_insert(0) += 1;
+        if self.limit == 0 {
+            self.stats.journal_dropped += 1;
+            return;
+        }
+        if self.lines.len() >= self.limit {
+            if let Some(old) = self.lines.pop_front() {
+                self.by_id.remove(&old.id);
+                self.stats.journal_dropped += 1;
+            }
+        }
+        // Answers come back nearly in arrival order: the place is almost always the end.
+        let at = self.lines.len()
+            - self
+                .lines
+                .iter()
+                .rev()
+                .take_while(|line| line.seq > seq)
+                .count();
+        self.by_id.insert(id.clone(), seq);
+        self.lines.insert(
+            at,
+            Line {
+                seq,
+                test_id,
+                id,
+                text,
+            },
+        );
+    }
+
+    /// Every kept line (of one test id, when given), newline-terminated, in arrival order.
+    pub(crate) fn lines(&self, test_id: Option<&str>) -> String {
+        let mut out = String::new();
+        for line in &self.lines {
+            if test_id.is_none() || line.test_id.as_deref() == test_id {
+                out.push_str(&line.text);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// The line of the request whose generation id is `id`, if still kept.
+    pub(crate) fn find(&self, id: &str) -> Option<&str> {
+        let seq = *self.by_id.get(id)?;
+        let at = self.lines.partition_point(|line| line.seq < seq);
+        self.lines
+            .get(at)
+            .filter(|line| line.id == id)
+            .map(|line| line.text.as_str())
+    }
+
+    /// Forgets every line (the counters stay).
+    pub(crate) fn clear(&mut self) {
+        self.lines.clear();
+        self.by_id.clear();
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        self.stats.clone()
+    }
+}
+
+/// `time` as RFC 3339 UTC with milliseconds: `2026-12-01T23:00:00.123Z`.
+pub(crate) fn rfc3339(time: SystemTime) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60,
+        since.subsec_millis()
+    )
+}
+
+/// Howard Hinnant's days-to-civil algorithm: the proleptic Gregorian date of a day count
+/// since 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn times_print_as_utc_dates() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_764_547_200_123);
+        assert_eq!(rfc3339(t), "2025-12-01T00:00:00.123Z");
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn the_journal_keeps_the_last_lines_in_arrival_order() {
+        let mut j = Journal::new(2);
+        for seq in [0, 2, 1] {
+            j.record(seq, 200, None, format!("g{seq}"), format!("{seq}"));
+        }
+        assert_eq!(
+            j.lines(None),
+            "1\n2\n",
+            "line 0 was evicted, 1 and 2 sorted by arrival"
+        );
+        assert_eq!(j.stats().journal_dropped, 1);
+        assert_eq!(j.find("g2"), Some("2"));
+        assert_eq!(j.find("g0"), None, "an evicted line cannot be found");
+        assert_eq!(j.stats().by_status.get(&200), Some(&3));
+    }
+
+    #[test]
+    fn a_test_id_filters_the_lines() {
+        let mut j = Journal::new(10);
+        j.record(0, 200, Some("a".into()), "g0".into(), "x".into());
+        j.record(1, 503, Some("b".into()), "g1".into(), "y".into());
+        assert_eq!(j.lines(Some("b")), "y\n");
+        j.clear();
+        assert_eq!(j.lines(None), "");
+        assert_eq!(j.stats().by_status.len(), 2, "clearing keeps the counters");
+    }
+}
