@@ -159,3 +159,27 @@ fn console_blocks_split_into_commands_outputs_and_exit_codes() {
     assert_eq!((found[0].stdout.as_str(), found[0].exit), ("a\n", 0));
     assert_eq!((found[1].stdout.as_str(), found[1].exit), ("", 1));
 }
+
+#[test]
+fn the_readme_shows_the_client_examples_verbatim() {
+    // tests/clients/run executes these files against the server and checks what they print.
+    let readme = include_str!("../README.md");
+    for (fence, file, text) in [
+        (
+            "```python\n",
+            "tests/clients/python/example.py",
+            include_str!("clients/python/example.py"),
+        ),
+        (
+            "```js\n",
+            "tests/clients/ts/example.mjs",
+            include_str!("clients/ts/example.mjs"),
+        ),
+    ] {
+        assert!(
+            readme.contains(&format!("{fence}{text}```")),
+            "the README shows {file} verbatim in a {} block",
+            fence.trim()
+        );
+    }
+}
