@@ -361,13 +361,15 @@ impl<'c> Replay<'c> {
             Err(err) => match err.unroutable() {
                 Some(u) => (None, u.excluded.clone()),
                 None => {
+                    let text = err.to_string();
+                    let detail = err
+                        .field()
+                        .and_then(|f| text.strip_prefix(&format!("{f}: ")))
+                        .unwrap_or(&text);
                     let field = err
                         .field()
                         .map_or("request".into(), |f| format!("request.{f}"));
-                    return Err(
-                        Error::input(Some(field.clone()), &err.to_string(), Some(number))
-                            .with_field_label(|_| field),
-                    );
+                    return Err(Error::input(Some(field), detail, Some(number)));
                 }
             },
         };
@@ -724,6 +726,11 @@ impl<'c> Group<'c> {
         };
         // Row key: model, provider slug, and the endpoint key when rows are endpoints.
         type Key<'a> = (&'a str, &'a str, Option<&'a str>);
+        let counted: u64 = self.cells.iter().map(|c| c.count).sum();
+        if counted == 0 {
+            let (test, _) = stats::g_test(&[], &[]);
+            return (Vec::new(), test);
+        }
         let by_endpoint = self.named_endpoints;
         let mut keys: Vec<Key> = Vec::new();
         let mut p: Vec<f64> = Vec::new();
@@ -786,7 +793,7 @@ impl<'c> Group<'c> {
                     endpoints: endpoints[r].clone(),
                     observed: counts[j],
                     expected: e,
-                    residual: (o - e) / e.sqrt(),
+                    residual: if o == e { 0.0 } else { (o - e) / e.sqrt() },
                     model: (keys[r].0 != self.model).then(|| keys[r].0.to_string()),
                     pooled: pooled[j],
                     standard_error: self.sampled.map(|(_, served)| {
