@@ -752,6 +752,13 @@ impl<'c> Group<'c> {
                 endpoints.push(Vec::new());
                 display.push(t.source().provider_name.as_deref().unwrap_or(t.provider));
             }
+            // A provider row is named as its default endpoint names the provider (a listing
+            // may name other endpoints by region: "Google Vertex (EU)").
+            if t.source().is_default() && !by_endpoint {
+                if let Some(name) = t.source().provider_name.as_deref() {
+                    display[r] = name;
+                }
+            }
             p[r] += probs[i];
             if !endpoints[r].iter().any(|e| e == t.endpoint) {
                 endpoints[r].push(t.endpoint.to_string());
