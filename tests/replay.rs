@@ -506,3 +506,33 @@ fn bad_lines_are_exit_2_with_line_and_field() {
         "{err}"
     );
 }
+
+/// The README's worked example is what the command prints.
+#[test]
+fn the_readme_example_is_the_commands_output() {
+    let readme = std::fs::read_to_string(fixture("../README.md")).unwrap();
+    let start = readme
+        .find("<!-- replay-example -->")
+        .expect("the README has the example");
+    let block = &readme[start..];
+    let command = block.lines().nth(2).unwrap();
+    let args: Vec<String> = command
+        .strip_prefix("$ routesim replay ")
+        .expect("the block starts with the command")
+        .split(' ')
+        .map(|a| match a.starts_with("fixtures/") {
+            true => fixture(&a["fixtures/".len()..]),
+            false => a.to_string(),
+        })
+        .collect();
+    let shown: String = block
+        .lines()
+        .skip(3)
+        .take_while(|l| !l.starts_with("```"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out, err) = run(&args, None);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, shown, "README.md's replay example is out of date");
+}

@@ -41,7 +41,7 @@ pub(crate) fn g_test(observed: &[u64], expected: &[f64]) -> (GTest, Vec<bool>) {
         cells.push((o, e));
     }
     // An empty float sum is -0.0, and rounding must not make G negative.
-    let g = (2.0 * cells.iter().map(|&(o, e)| term(o, e)).sum::<f64>()).max(0.0);
+    let g = (2.0 * cells.iter().map(|&(o, e)| term(o, e)).sum::<f64>()).max(0.0) + 0.0;
     let dof = cells.len().saturating_sub(1) as u64;
     (
         GTest {
