@@ -536,3 +536,88 @@ fn the_readme_example_is_the_commands_output() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, shown, "README.md's replay example is out of date");
 }
+
+/// A weighted run longer than the exact limit (20 stable endpoints) is sampled: the group says
+/// how many plans were drawn and each row carries its standard error; a log from the model
+/// passes and a uniform one does not.
+#[test]
+fn long_runs_are_sampled_with_standard_errors() {
+    let mut yaml = String::from("models:\n  - id: wide/model\n    endpoints:\n");
+    for i in 0..20 {
+        yaml += &format!(
+            "      - {{ provider: p{i:02}, pricing: {{ prompt: {}, completion: 0 }}, uptime: 0.97 }}\n",
+            1.0 + i as f64 * 0.25
+        );
+    }
+    let wide = Catalog::parse(&yaml).unwrap();
+    let request = r#"{"model":"wide/model"}"#;
+    const { assert!(20 > routesim::EXACT_LIMIT) };
+    let lines = Generator::new(&wide, request, 4).lines(2000, Truth::Documented, Format::Provider);
+    let report = replay(&wide, &lines, false);
+    let g = &report.groups[0];
+    assert_eq!(g.draws, Some(ReplaySettings::default().draws));
+    assert!(
+        g.rows
+            .iter()
+            .all(|r| r.standard_error.is_some_and(|se| se > 0.0))
+    );
+    let p = g.p_value.unwrap();
+    assert!(p > 0.001, "the model's own log: p = {p}");
+    let uniform = Generator::new(&wide, request, 4).lines(2000, Truth::Uniform, Format::Provider);
+    let p = replay(&wide, &uniform, false).groups[0].p_value.unwrap();
+    assert!(p < 0.001, "a uniform choice: p = {p}");
+}
+
+/// `--account` replays under the account's settings: its `default_sort: price` makes DeepInfra
+/// the only possible first attempt, and its `only` list (which lacks novita) makes a NovitaAI
+/// line impossible.
+#[test]
+fn the_account_settings_apply_to_the_replayed_requests() {
+    let path = fixture("deepseek-r1.yaml");
+    let account = fixture("account.yaml");
+    let log = [
+        line(
+            DEEPSEEK,
+            r#""generation":{"provider_responses":[{"provider_name":"DeepInfra","status":200}]}"#,
+        ),
+        line(
+            DEEPSEEK,
+            r#""generation":{"provider_responses":[{"provider_name":"kluster.ai","status":200}]}"#,
+        ),
+        line(DEEPSEEK, r#""provider":"novita""#),
+    ]
+    .join("\n");
+    let (code, out, err) = run(
+        &[
+            "--catalog",
+            &path,
+            "--account",
+            &account,
+            "--log",
+            "-",
+            "--json",
+        ],
+        Some(&log),
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["groups"][0]["strategy"], "sort_price");
+    let reasons: Vec<&str> = v["impossible"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        ["never_first", "not_in_only"],
+        "the account's only list is checked before its ignore"
+    );
+    let (_, out, _) = run(&["--catalog", &path, "--log", "-", "--json"], Some(&log));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["impossible"].as_array().unwrap().len(),
+        0,
+        "without the account all three are possible"
+    );
+}

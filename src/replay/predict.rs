@@ -314,4 +314,24 @@ mod tests {
         assert_eq!(can_serve(&r), [true, false]);
         assert_eq!(served_exact(&r, 2.0).unwrap(), [1.0, 0.0]);
     }
+
+    #[test]
+    fn what_can_serve_is_what_the_exact_distribution_gives_a_chance() {
+        let catalog = Catalog::parse(CATALOG).unwrap();
+        for request in [
+            r#"{"model":"m"}"#,
+            r#"{"model":"m","provider":{"sort":"price"}}"#,
+            r#"{"model":"m","provider":{"order":["c","b"],"allow_fallbacks":false}}"#,
+            r#"{"model":"m","provider":{"allow_fallbacks":false}}"#,
+            r#"{"model":"m","provider":{"ignore":["a"]}}"#,
+        ] {
+            let r = router(&catalog, request);
+            let exact: Vec<bool> = served_exact(&r, 2.0)
+                .unwrap()
+                .iter()
+                .map(|&p| p > 0.0)
+                .collect();
+            assert_eq!(can_serve(&r), exact, "{request}");
+        }
+    }
 }
