@@ -215,6 +215,10 @@ fn impossible_observations_are_listed_with_their_line_and_reason() {
             r#"{"model":"deepseek/deepseek-r1","provider":{"only":["deepinfra"]}}"#,
             r#""generation":{"provider_responses":[{"provider_name":"Fireworks","endpoint":"fireworks","status":200}]}"#,
         ),
+        line(
+            r#"{"model":"deepseek/deepseek-r1","provider":{"only":["nobody"]}}"#,
+            r#""provider":"DeepInfra""#,
+        ),
     ];
     let report = replay(&deepseek, &lines, false);
     let got: Vec<(usize, &str, &str)> = report
@@ -230,8 +234,15 @@ fn impossible_observations_are_listed_with_their_line_and_reason() {
             (4, "NovitaAI", "never_first"),
             (5, "together", "ignored"),
             (6, "fireworks", "not_in_only"),
+            (7, "DeepInfra", "not_in_only"),
         ]
     );
+    let unroutable = report.groups.iter().find(|g| g.first_line == 7).unwrap();
+    assert_eq!(
+        unroutable.strategy, "unroutable",
+        "nothing is eligible: every line is impossible"
+    );
+    assert!(unroutable.rows.is_empty());
     assert!(
         report.impossible[0].detail.contains("ignore"),
         "{}",
