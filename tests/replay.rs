@@ -466,6 +466,13 @@ fn the_table_shows_rejected_groups_first() {
     let accepted = table.find("group 1:").expect("group 1 is listed");
     assert!(rejected < accepted, "{table}");
     assert!(table.contains("differs from the prediction"), "{table}");
+    // No observation is impossible here: `--fail-below` fails on the p-value alone.
+    assert!(table.contains("0 impossible observations"), "{table}");
+    let (code, _, _) = run(
+        &["--catalog", &path, "--log", "-", "--fail-below", "0.01"],
+        Some(&(lines.join("\n") + "\n")),
+    );
+    assert_eq!(code, 1);
 }
 
 /// Bad lines are exit 2, naming the file, the line and the field; nothing is reported.
