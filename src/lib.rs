@@ -16,6 +16,7 @@
 //! | plan | `plan.rs` | [`Plan`], [`Attempt`], [`Exclusion`]: the JSON contract |
 //! | explain | `explain.rs` | availability classes and relaxation hints of an [`Unroutable`] request |
 //! | simulate | `simulate.rs` | Monte Carlo over a compiled router ([`simulate()`]) |
+//! | replay | `replay/` | a log of observed routing against the prediction ([`Replay`]): grouping, G-test, fit |
 //! | serve | `serve/` | the local OpenRouter (feature `serve`): HTTP shell, faults, journal, listings |
 //!
 //! Randomness comes only from the generator the caller passes in (`rng.rs` holds the two
@@ -56,6 +57,7 @@ mod router;
 mod plan;
 mod explain;
 mod simulate;
+mod replay;
 #[cfg(feature = "serve")]
 pub mod serve;
 mod error;
@@ -76,6 +78,10 @@ pub use filter::Reason;
 pub use order::{Band, Bands, TargetId};
 pub use parse::MAX_FLOW_DEPTH;
 pub use plan::{Attempt, Exclusion, Plan, Strategy};
+pub use replay::{
+    EXACT_LIMIT, FIT_RANGE, Fit, GroupReport, Impossible, MAX_LINE_BYTES, ObservedAs, POOL_BELOW,
+    Replay, ReplaySettings, Report, Row,
+};
 pub use request::MAX_REQUEST_BYTES;
 pub use request::{
     MaxPrice, ModelRef, Partition, Preferences, Request, ServiceTier, Sort, SortBy, UsageEstimate,

@@ -84,6 +84,19 @@ pub(crate) struct Part {
     pub(crate) own_keys: bool,
 }
 
+/// One run of a plan, as [`Router::runs`] shows it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Run<'a> {
+    /// Exactly this order.
+    Fixed(&'a [TargetId]),
+    /// Zero-price ids in uniformly random order, then the priced ones (cheapest first) by
+    /// successive weighted draws.
+    Weighted {
+        free: &'a [TargetId],
+        priced: &'a [TargetId],
+    },
+}
+
 /// An endpoint of a requested model, in catalog order: excluded with its reason, or a target.
 #[derive(Debug, Clone)]
 pub(crate) enum Entry<'c> {
@@ -311,6 +324,39 @@ impl<'c> Router<'c> {
                 .product(),
         };
         self.parts.iter().map(part).product()
+    }
+
+    /// The plan's shape as replay reads it (SPEC section 10): each part in turn, whether it is
+    /// cut to its first attempt, and its runs. Replay weighs the runs with its own exponent, so
+    /// the draw itself stays as it is.
+    pub(crate) fn runs(&self) -> impl Iterator<Item = (bool, Vec<Run<'_>>)> + '_ {
+        self.parts.iter().map(|p| {
+            let runs = p
+                .segments
+                .iter()
+                .map(|s| match s {
+                    Segment::Fixed(ids) => Run::Fixed(ids),
+                    Segment::Weighted(run) => {
+                        let (free, priced) = run.parts();
+                        Run::Weighted { free, priced }
+                    }
+                })
+                .collect();
+            (p.first_only, runs)
+        })
+    }
+
+    /// The endpoints of the requested models that the filters excluded, with their reasons,
+    /// in catalog order.
+    pub(crate) fn excluded(&self) -> impl Iterator<Item = (&'c str, &'c str, &Reason)> + '_ {
+        self.entries.iter().filter_map(|e| match e {
+            Entry::Excluded {
+                model,
+                endpoint,
+                reason,
+            } => Some((*model, *endpoint, reason)),
+            Entry::Eligible(_) => None,
+        })
     }
 
     /// Draws only the first attempt, in O(log n).

@@ -8,6 +8,7 @@ mod fetch;
 mod bench;
 mod render;
 mod serve;
+mod replay;
 
 use routesim::{Account, Bands, Catalog, Error, ErrorKind, Options, Request, Router, Settings};
 use std::io::{self, Write};
@@ -31,6 +32,10 @@ enum Command {
     /// Time compiling, drawing and simulating on your own catalog and request, beside a sort
     /// baseline measured in the same run.
     Bench(BenchArgs),
+    /// Compare a log of observed routing (generation records, chat responses or provider
+    /// names) with the prediction: a G-test per routing configuration, impossible observations,
+    /// and with --fit the load-balancing exponent.
+    Replay(replay::ReplayArgs),
     /// Download OpenRouter endpoint listings into a directory `--catalog` loads.
     Fetch(fetch::FetchArgs),
     /// Serve a local OpenRouter: routes, fails, bills and journals chat requests as `route`
@@ -109,6 +114,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => (bench(args), &args.common),
         Command::Fetch(args) => return fetch::run(args),
         Command::Serve(args) => return serve::run(args),
+        Command::Replay(args) => return replay_command(args),
         Command::Completions { shell } => {
             // Generated into memory first: clap_complete panics on a failed write, and a closed
             // pipe must end quietly like every other command's output.
@@ -357,6 +363,82 @@ fn simulate(args: &SimulateArgs) -> Result<(), Failure> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// `routesim replay`: exit 0 with the report written, 1 when `--fail-below` fails it, 2 for
+/// bad input.
+fn replay_command(args: &replay::ReplayArgs) -> ExitCode {
+    let bad = |message: String| {
+        let _ = writeln!(io::stderr(), "routesim: error: {message}");
+        ExitCode::from(2)
+    };
+    if let Some(p) = args.fail_below {
+        if !(0.0..=1.0).contains(&p) {
+            return bad(format!(
+                "command line: --fail-below {p} must be a p-value in [0, 1]"
+            ));
+        }
+    }
+    let stdin = [
+        is_stdin(&args.log),
+        args.account.as_deref().is_some_and(is_stdin),
+    ]
+    .into_iter()
+    .chain(args.catalog.iter().map(|p| is_stdin(p)))
+    .filter(|&b| b)
+    .count();
+    if stdin > 1 {
+        return bad(
+            "command line: standard input (-) can be read once: give it to one of --catalog, --log and --account"
+                .into(),
+        );
+    }
+    let catalog = match load_catalog(&args.catalog) {
+        Ok(c) => c,
+        Err(err) => return report(&err, false, &args.log),
+    };
+    let account = match &args.account {
+        Some(path) if is_stdin(path) => Account::from_reader(io::stdin().lock(), STDIN),
+        Some(path) => Account::from_path(path),
+        None => Ok(Account::default()),
+    };
+    let account = match account {
+        Ok(a) => a,
+        Err(err) => return report(&err, false, &args.log),
+    };
+    let options = Options {
+        account,
+        sticky: args.sticky.clone(),
+        ..Options::default()
+    };
+    let result = match replay::run(args, &catalog, &options) {
+        Ok(r) => r,
+        Err(replay::Bad::Open(message)) => return bad(message),
+        Err(replay::Bad::Log(err)) => return report(&err, false, &args.log),
+    };
+    let mut text = String::new();
+    if args.json {
+        text = serde_json::to_string_pretty(&result).expect("a report always serializes");
+        text.push('\n');
+    } else {
+        let _ = replay::table(&mut text, &result);
+    }
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
+        Err(err) => {
+            let _ = writeln!(
+                io::stderr(),
+                "routesim: error: cannot write the output: {err}"
+            );
+            return ExitCode::FAILURE;
+        }
+        Ok(()) => {}
+    }
+    match args.fail_below {
+        Some(p) if replay::fails(&result, p) => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    }
 }
 
 /// Runs shorter than this finish too fast for a progress bar to help.

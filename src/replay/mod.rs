@@ -1,0 +1,528 @@
+//! Observed routing against the prediction (SPEC section 10): reads a log of requests and where
+//! they went, groups them by model and effective routing configuration, and tests each group's
+//! counts against routesim's prediction (G-test), lists observations the prediction rules out,
+//! and fits the load-balancing exponent. Never opens a file: it reads what its caller passes.
+//!
+//! Per line: the line is parsed (`log.rs`), its request keyed by its parsed form; a new key is
+//! compiled once, and groups whose compiled routers are the same (same endpoints, prices,
+//! uptimes, runs and exclusions) are one group. Memory grows with the number of groups (and
+//! bounded lookup caches), not with the number of lines.
+//!
+//! `log.rs` reads a line, `predict.rs` computes a group's distributions, `stats.rs` the G-test
+//! and the fit's search, `report.rs` the report.
+
+mod log;
+mod predict;
+mod stats;
+mod report;
+
+pub use log::ObservedAs;
+pub use predict::EXACT_LIMIT;
+pub use report::{Fit, GroupReport, Impossible, Report, Row};
+pub use stats::POOL_BELOW;
+
+use crate::catalog::{Catalog, Endpoint, Model};
+use crate::error::Error;
+use crate::plan::Exclusion;
+use crate::request::MAX_REQUEST_BYTES;
+use crate::resolve::Options;
+use crate::router::{Router, Run};
+use crate::slug;
+use rand::SeedableRng;
+use rand::rngs::Xoshiro256PlusPlus;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::BufRead;
+
+/// The longest log line read: a request body's limit plus room for the observation.
+pub const MAX_LINE_BYTES: usize = MAX_REQUEST_BYTES + (1 << 20);
+
+/// Entries kept in each lookup cache (requests already keyed, names already matched) before it
+/// is emptied; the groups themselves are never dropped.
+const CACHE_LIMIT: usize = 1 << 16;
+
+/// The range the `alpha` fit searches.
+pub const FIT_RANGE: (f64, f64) = (-8.0, 16.0);
+
+/// How to replay a log.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReplaySettings {
+    /// Estimate the exponent `alpha` of the weight `price^-alpha` ([`Report::fit`]).
+    pub fit: bool,
+    /// Plans drawn for a group whose served distribution is sampled (a run longer than
+    /// [`EXACT_LIMIT`]).
+    pub draws: u64,
+    /// Seed for those draws; the same seed gives the same report.
+    pub seed: u64,
+}
+
+impl Default for ReplaySettings {
+    fn default() -> ReplaySettings {
+        ReplaySettings {
+            fit: false,
+            draws: 200_000,
+            seed: 0,
+        }
+    }
+}
+
+/// A replay in progress: feed it lines ([`Replay::read`] or [`Replay::add_line`]), then ask for
+/// the [`Report`].
+///
+/// ```
+/// let catalog = routesim::Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 0 } }\n      - { provider: b, pricing: { prompt: 2, completion: 0 } }\n").unwrap();
+/// let options = routesim::Options::default();
+/// let mut replay = routesim::Replay::new(&catalog, &options, routesim::ReplaySettings::default());
+/// // a is 4 times as likely as b to be tried first: 80 to 20 is what the model predicts.
+/// let mut log = String::new();
+/// for i in 0..100 {
+///     let p = if i < 80 { "a" } else { "b" };
+///     log += &format!("{{\"request\": {{\"model\": \"m\"}}, \"generation\": {{\"provider_responses\": [{{\"provider_name\": \"{p}\", \"status\": 200}}]}}}}\n");
+/// }
+/// log += "{\"request\": {\"model\": \"m\", \"provider\": {\"ignore\": [\"b\"]}}, \"provider\": \"b\"}\n";
+/// replay.read(log.as_bytes(), "log", &mut |_| {}).unwrap();
+/// let report = replay.report();
+/// assert_eq!(report.groups[0].rows[0].expected, 80.0);
+/// assert!(report.groups[0].p_value.unwrap() > 0.99);
+/// assert_eq!(report.impossible[0].line, 101);
+/// assert_eq!(report.impossible[0].reason, "ignored");
+/// ```
+#[derive(Debug)]
+pub struct Replay<'c> {
+    catalog: &'c Catalog,
+    options: Options,
+    settings: ReplaySettings,
+    groups: Vec<Group<'c>>,
+    /// The parsed request (and kind of observation), written out -> its group.
+    by_request: HashMap<String, usize>,
+    /// The compiled router, written out -> its group.
+    by_effect: HashMap<String, usize>,
+    impossible: Vec<Impossible>,
+    lines: u64,
+}
+
+#[derive(Debug)]
+struct Group<'c> {
+    model: &'c str,
+    observed_as: ObservedAs,
+    first_line: usize,
+    models: Vec<&'c Model>,
+    /// `None` when nothing is eligible.
+    router: Option<Router<'c>>,
+    excluded: Vec<Exclusion>,
+    /// The predicted distribution over the router's targets at alpha 2.
+    probs: Vec<f64>,
+    /// Which targets the observation can name with a probability above 0.
+    possible: Vec<bool>,
+    /// Draws and served draws, where `probs` is sampled.
+    sampled: Option<(u64, u64)>,
+    requests: u64,
+    /// Every counted line named its endpoint: rows are endpoints.
+    named_endpoints: bool,
+    cells: Vec<Cell<'c>>,
+    outcomes: HashMap<(bool, Option<String>, String), Outcome>,
+}
+
+/// What one kind of observation counts towards: an endpoint, or all of a provider's endpoints
+/// in one model.
+#[derive(Debug)]
+struct Cell<'c> {
+    model: &'c str,
+    provider: &'c str,
+    endpoint: Option<&'c str>,
+    targets: Vec<usize>,
+    count: u64,
+}
+
+#[derive(Debug, Clone)]
+enum Outcome {
+    Cell(usize),
+    Impossible {
+        model: String,
+        reason: String,
+        detail: String,
+    },
+}
+
+impl<'c> Replay<'c> {
+    /// A replay against `catalog` with the account settings, uptime bands and sticky endpoint of
+    /// `options`.
+    pub fn new(catalog: &'c Catalog, options: &Options, settings: ReplaySettings) -> Replay<'c> {
+        Replay {
+            catalog,
+            options: options.clone(),
+            settings,
+            groups: Vec::new(),
+            by_request: HashMap::new(),
+            by_effect: HashMap::new(),
+            impossible: Vec::new(),
+            lines: 0,
+        }
+    }
+
+    /// Reads a whole log from `reader`, line by line (streaming: memory does not grow with the
+    /// log), calling `progress(bytes)` as it goes. Errors name `name`, the line and the field.
+    pub fn read(
+        &mut self,
+        mut reader: impl BufRead,
+        name: &str,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), Error> {
+        use std::io::Read;
+        let mut buf = Vec::new();
+        let mut number = 0;
+        let mut unreported = 0u64;
+        loop {
+            buf.clear();
+            let n = (&mut reader)
+                .take(MAX_LINE_BYTES as u64 + 1)
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| Error::io(name, e))?;
+            if n == 0 {
+                break;
+            }
+            number += 1;
+            if buf.len() > MAX_LINE_BYTES {
+                let detail = format!("line longer than {MAX_LINE_BYTES} bytes");
+                return Err(Error::input(None, &detail, Some(number)).with_file(name));
+            }
+            let Ok(text) = std::str::from_utf8(&buf) else {
+                return Err(Error::input(None, "not UTF-8", Some(number)).with_file(name));
+            };
+            let text = text.trim_end_matches(['\n', '\r']);
+            if !text.trim().is_empty() {
+                self.add_line(text, number).map_err(|e| e.with_file(name))?;
+            }
+            unreported += n as u64;
+            if unreported >= 1 << 16 {
+                progress(unreported);
+                unreported = 0;
+            }
+        }
+        progress(unreported);
+        Ok(())
+    }
+
+    /// Adds line `number` (1-based, counting every physical line) of a log. A blank line is
+    /// skipped; a bad one is an error naming the line and field (nothing is added).
+    pub fn add_line(&mut self, text: &str, number: usize) -> Result<(), Error> {
+        if text.trim().is_empty() {
+            return Ok(());
+        }
+        let line = log::parse(text, number)?;
+        self.lines += 1;
+        let observed_as = line.observation.observed_as;
+        let key = format!("{}{:?}", observed_as.as_str(), line.request);
+        let index = match self.by_request.get(&key) {
+            Some(&i) => i,
+            None => {
+                let i = self.group_for(&line, number)?;
+                // A cache only (groups are found by their routers): bounded, so that a log
+                // whose every request differs in a field routing ignores stays small.
+                if self.by_request.len() >= CACHE_LIMIT {
+                    self.by_request.clear();
+                }
+                self.by_request.insert(key, i);
+                i
+            }
+        };
+        let group = &mut self.groups[index];
+        group.requests += 1;
+        let obs = &line.observation;
+        let lookup = (obs.is_endpoint, obs.model.clone(), obs.name.clone());
+        let outcome = match group.outcomes.get(&lookup) {
+            Some(o) => o.clone(),
+            None => {
+                let o = group.resolve(obs.is_endpoint, obs.model.as_deref(), &obs.name);
+                if group.outcomes.len() >= CACHE_LIMIT {
+                    group.outcomes.clear();
+                }
+                group.outcomes.insert(lookup, o.clone());
+                o
+            }
+        };
+        match outcome {
+            Outcome::Cell(i) => {
+                group.cells[i].count += 1;
+                group.named_endpoints &= group.cells[i].endpoint.is_some();
+            }
+            Outcome::Impossible {
+                model,
+                reason,
+                detail,
+            } => self.impossible.push(Impossible {
+                line: number,
+                model,
+                provider: obs.name.clone(),
+                reason,
+                detail,
+            }),
+        }
+        Ok(())
+    }
+
+    /// The group of a request not seen before: compiled once, merged with a group whose
+    /// router is the same.
+    fn group_for(&mut self, line: &log::Line, number: usize) -> Result<usize, Error> {
+        let request = &line.request;
+        let observed_as = line.observation.observed_as;
+        let compiled = Router::compile(self.catalog, request, &self.options);
+        let (router, excluded) = match compiled {
+            Ok(router) => (Some(router), Vec::new()),
+            Err(err) => match err.unroutable() {
+                Some(u) => (None, u.excluded.clone()),
+                None => {
+                    let text = err.to_string();
+                    let detail = err
+                        .field()
+                        .and_then(|f| text.strip_prefix(&format!("{f}: ")))
+                        .unwrap_or(&text);
+                    let field = err
+                        .field()
+                        .map_or("request".into(), |f| format!("request.{f}"));
+                    return Err(Error::input(Some(field), detail, Some(number)));
+                }
+            },
+        };
+        let mut effect = format!("{}|", observed_as.as_str());
+        match &router {
+            Some(r) => describe(r, &mut effect),
+            None => {
+                for x in &excluded {
+                    let _ = write!(effect, "{}/{}:{};", x.model, x.endpoint, x.reason.code());
+                }
+            }
+        }
+        if let Some(&i) = self.by_effect.get(&effect) {
+            return Ok(i);
+        }
+        // Every requested model is in the catalog: compiling checked.
+        let models: Vec<&Model> = request
+            .models
+            .iter()
+            .filter_map(|m| self.catalog.model(&m.id))
+            .fold(Vec::new(), |mut v, m| {
+                if !v.iter().any(|s: &&Model| s.id == m.id) {
+                    v.push(m);
+                }
+                v
+            });
+        let mut group = Group {
+            model: models.first().map_or("", |m| m.id.as_str()),
+            observed_as,
+            first_line: number,
+            models,
+            router,
+            excluded,
+            probs: Vec::new(),
+            possible: Vec::new(),
+            sampled: None,
+            requests: 0,
+            named_endpoints: true,
+            cells: Vec::new(),
+            outcomes: HashMap::new(),
+        };
+        if let Some(r) = &group.router {
+            (group.probs, group.possible, group.sampled) = match observed_as {
+                ObservedAs::FirstAttempt => {
+                    let p = predict::first_attempt(r, 2.0);
+                    let possible = p.iter().map(|&q| q > 0.0).collect();
+                    (p, possible, None)
+                }
+                ObservedAs::Served => match predict::served_exact(r, 2.0) {
+                    Some(p) => {
+                        let possible = p.iter().map(|&q| q > 0.0).collect();
+                        (p, possible, None)
+                    }
+                    None => {
+                        let seed = crate::mix_seed(self.settings.seed ^ self.groups.len() as u64);
+                        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+                        let (p, served) = predict::served_sampled(r, self.settings.draws, &mut rng);
+                        (
+                            p,
+                            predict::can_serve(r),
+                            Some((self.settings.draws, served)),
+                        )
+                    }
+                },
+            };
+        }
+        self.groups.push(group);
+        let i = self.groups.len() - 1;
+        self.by_effect.insert(effect, i);
+        Ok(i)
+    }
+}
+
+/// The compiled router written out: what decides every prediction and every impossibility
+/// (strategy, runs with each target's endpoint, own-key mark, price and uptime, exclusions).
+fn describe(router: &Router, out: &mut String) {
+    let _ = write!(out, "{}|", router.strategy().as_str());
+    let target = |out: &mut String, id: &crate::TargetId| {
+        let t = router.target(*id);
+        let _ = write!(
+            out,
+            "{}/{}:{}:{:x}:{:x},",
+            t.model,
+            t.endpoint,
+            t.byok,
+            t.price.to_bits(),
+            t.uptime.to_bits()
+        );
+    };
+    for (first_only, runs) in router.runs() {
+        let _ = write!(out, "[{first_only}");
+        for run in runs {
+            match run {
+                Run::Fixed(ids) => {
+                    out.push_str("(f ");
+                    ids.iter().for_each(|id| target(out, id));
+                }
+                Run::Weighted { free, priced } => {
+                    out.push_str("(w ");
+                    free.iter().for_each(|id| target(out, id));
+                    out.push('|');
+                    priced.iter().for_each(|id| target(out, id));
+                }
+            }
+            out.push(')');
+        }
+        out.push(']');
+    }
+    for (model, endpoint, reason) in router.excluded() {
+        let _ = write!(out, "{model}/{endpoint}:{};", reason.code());
+    }
+}
+
+/// Whether a provider name from a log (display name or slug) names the provider of `ep`,
+/// service-tier endpoints included.
+fn names_provider(name: &str, ep: &Endpoint) -> bool {
+    let wanted = slug::normalize(name);
+    wanted == slug::normalize(&ep.provider)
+        || ep.provider_name.as_deref().is_some_and(|n| {
+            name.trim().eq_ignore_ascii_case(n.trim()) || wanted == slug::normalize(n)
+        })
+}
+
+impl<'c> Group<'c> {
+    /// What an observation counts towards, or why it is impossible.
+    fn resolve(&mut self, is_endpoint: bool, model: Option<&str>, name: &str) -> Outcome {
+        let hinted: Vec<&'c Model> = match model {
+            Some(hint) => self
+                .models
+                .iter()
+                .copied()
+                .filter(|m| m.id == hint || hint.split_once(':').is_some_and(|(id, _)| m.id == id))
+                .collect(),
+            None => Vec::new(),
+        };
+        let search = if hinted.is_empty() {
+            self.models.clone()
+        } else {
+            hinted
+        };
+        for m in search {
+            let mut eps: Vec<&'c Endpoint> = match is_endpoint {
+                true => m
+                    .endpoints
+                    .iter()
+                    .filter(|ep| ep.key.eq_ignore_ascii_case(name))
+                    .collect(),
+                false => m
+                    .endpoints
+                    .iter()
+                    .filter(|ep| names_provider(name, ep))
+                    .collect(),
+            };
+            if is_endpoint && eps.is_empty() {
+                eps = m
+                    .endpoints
+                    .iter()
+                    .filter(|ep| ep.tag.eq_ignore_ascii_case(name))
+                    .collect();
+            }
+            if eps.is_empty() {
+                continue;
+            }
+            return self.outcome(m, &eps, is_endpoint);
+        }
+        let what = match is_endpoint {
+            true => "has the key",
+            false => "belongs to a provider named",
+        };
+        Outcome::Impossible {
+            model: self.model.to_string(),
+            reason: "unknown_provider".into(),
+            detail: format!("no endpoint of {} {what} {name:?}", self.model),
+        }
+    }
+
+    /// The outcome of an observation naming `eps` of model `m`.
+    fn outcome(&mut self, m: &'c Model, eps: &[&'c Endpoint], is_endpoint: bool) -> Outcome {
+        let targets: Vec<usize> = match &self.router {
+            Some(r) => r
+                .targets()
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| eps.iter().any(|ep| std::ptr::eq(t.source(), *ep)))
+                .map(|(i, _)| i)
+                .collect(),
+            None => Vec::new(),
+        };
+        if targets.iter().any(|&i| self.possible[i]) {
+            let provider = eps[0].provider.as_str();
+            let endpoint = is_endpoint.then(|| eps[0].key.as_str());
+            let found = self
+                .cells
+                .iter()
+                .position(|c| c.model == m.id && c.provider == provider && c.endpoint == endpoint);
+            return Outcome::Cell(found.unwrap_or_else(|| {
+                self.cells.push(Cell {
+                    model: &m.id,
+                    provider,
+                    endpoint,
+                    targets,
+                    count: 0,
+                });
+                self.cells.len() - 1
+            }));
+        }
+        if targets.is_empty() {
+            let excluded =
+                |x: &&Exclusion| x.model == m.id && eps.iter().any(|ep| ep.key == x.endpoint);
+            if let Some(x) = self.excluded.iter().find(excluded) {
+                return Outcome::Impossible {
+                    model: m.id.clone(),
+                    reason: x.reason.code().into(),
+                    detail: x.reason.detail(),
+                };
+            }
+            if let Some((_, _, reason)) = self.router.as_ref().and_then(|r| {
+                r.excluded().find(|(model, endpoint, _)| {
+                    *model == m.id && eps.iter().any(|ep| ep.key == *endpoint)
+                })
+            }) {
+                return Outcome::Impossible {
+                    model: m.id.clone(),
+                    reason: reason.code().into(),
+                    detail: reason.detail(),
+                };
+            }
+        }
+        let (reason, detail) = match self.observed_as {
+            ObservedAs::FirstAttempt => (
+                "never_first",
+                "eligible, but never tried first: an earlier band, order entry or pinned endpoint always goes before it",
+            ),
+            ObservedAs::Served => (
+                "never_served",
+                "eligible, but no plan is served by it: an attempt that never fails goes before it, or it is cut or never up",
+            ),
+        };
+        Outcome::Impossible {
+            model: m.id.clone(),
+            reason: reason.into(),
+            detail: detail.into(),
+        }
+    }
+}
