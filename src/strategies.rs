@@ -36,6 +36,7 @@ use crate::catalog::{
     Catalog, DataCollection, Endpoint, Model, PARAMETERS, Parameters, Percentiles, Pricing,
     Quantization, Tier,
 };
+use crate::money::Money;
 use crate::order::Bands;
 use crate::request::{
     MaxPrice, ModelRef, Partition, Preferences, Request, ServiceTier, Sort, SortBy, UsageEstimate,
@@ -128,21 +129,32 @@ pub fn quantization() -> impl Strategy<Value = Quantization> {
     ]
 }
 
-/// A price in USD per million tokens: zero, round values that tie, or anything up to $20.
-pub fn price() -> impl Strategy<Value = f64> {
+/// A price in USD per million tokens: zero, round values whose sums tie (`1.10 + 4.10` and
+/// `1.25 + 3.95`), a value one part in 10^16 above a round one (`5.500000000000001`), or
+/// anything up to $20 in steps of 10^-6.
+pub fn price() -> impl Strategy<Value = Money> {
+    let exact = |text: &'static str| text.parse::<Money>().unwrap_or(Money::ZERO);
     prop_oneof![
-        1 => Just(0.0),
-        2 => select(vec![0.1, 0.5, 1.0, 1.5, 2.0, 3.0]),
-        2 => 0.01f64..20.0,
+        1 => Just(Money::ZERO),
+        2 => select(vec!["0.1", "0.5", "1", "1.1", "1.25", "1.5", "2", "3", "3.95", "4.1"]).prop_map(exact),
+        1 => select(vec!["5.5", "5.500000000000001", "0.000000000000000001"]).prop_map(exact),
+        2 => (10_000u128..20_000_000).prop_map(|micros| Money::from_decimal(micros, 6).unwrap_or(Money::ZERO)),
+    ]
+}
+
+/// A request or image fee: mostly none, else 0, $0.001 or $0.02.
+fn fee() -> impl Strategy<Value = Option<Money>> {
+    prop_oneof![
+        3 => Just(None),
+        1 => select(vec![0u128, 1, 20]).prop_map(|m| Money::from_decimal(m, 3)),
     ]
 }
 
 /// Endpoint prices; about one in eight is free (both prices zero).
 pub fn pricing() -> impl Strategy<Value = Pricing> {
-    let fee = prop_oneof![3 => Just(None), 1 => select(vec![0.0, 0.001, 0.02]).prop_map(Some)];
     prop_oneof![
         1 => Just(Pricing::default()),
-        7 => (price(), price(), fee.clone(), fee).prop_map(|(prompt, completion, request, image)| {
+        7 => (price(), price(), fee(), fee()).prop_map(|(prompt, completion, request, image)| {
             Pricing { prompt, completion, request, image }
         }),
     ]
@@ -448,7 +460,6 @@ pub fn sort() -> impl Strategy<Value = Sort> {
 /// `max_price` ceilings, each set or not.
 pub fn max_price() -> impl Strategy<Value = MaxPrice> {
     let ceiling = || prop_oneof![2 => Just(None), 1 => price().prop_map(Some)];
-    let fee = || prop_oneof![3 => Just(None), 1 => select(vec![0.0, 0.001, 0.02]).prop_map(Some)];
     (ceiling(), ceiling(), fee(), fee(), fee()).prop_map(
         |(prompt, completion, request, image, audio)| MaxPrice {
             prompt,
@@ -853,7 +864,8 @@ fn render(request: &Request, choices: &[u8]) -> Value {
         ("audio", p.max_price.audio),
     ] {
         if let Some(v) = v {
-            // Rust prints the shortest decimal that reads back as the same f64.
+            // The exact decimal as a string, or a number (a `Value` holds it as the nearest
+            // f64, whose shortest decimal is the price again for every price drawn here).
             let value = if next() == 0 {
                 json!(v.to_string())
             } else {

@@ -10,8 +10,8 @@ use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use routesim::strategies::{self, CatalogShape};
 use routesim::{
-    Catalog, DataCollection, Endpoint, Model, Options, Partition, Percentiles, Plan, Quantization,
-    Request, Router, SortBy, Strategy as PlanStrategy, Unroutable,
+    Catalog, DataCollection, Endpoint, Model, Money, Options, Partition, Percentiles, Plan,
+    Quantization, Request, Router, SortBy, Strategy as PlanStrategy, Unroutable,
 };
 use std::collections::HashSet;
 
@@ -71,11 +71,11 @@ fn hard_failures(ep: &Endpoint, request: &Request) -> Vec<&'static str> {
         out.push("distillable");
     }
     let m = &p.max_price;
-    let above = |limit: Option<f64>, price: f64| limit.is_some_and(|l| price > l);
+    let above = |limit: Option<Money>, price: Money| limit.is_some_and(|l| price > l);
     if above(m.prompt, ep.pricing.prompt)
         || above(m.completion, ep.pricing.completion)
-        || above(m.request, ep.pricing.request.unwrap_or(0.0))
-        || above(m.image, ep.pricing.image.unwrap_or(0.0))
+        || above(m.request, ep.pricing.request.unwrap_or(Money::ZERO))
+        || above(m.image, ep.pricing.image.unwrap_or(Money::ZERO))
     {
         out.push("max_price");
     }
@@ -102,15 +102,21 @@ fn hard_failures(ep: &Endpoint, request: &Request) -> Vec<&'static str> {
     out
 }
 
-/// SPEC 4: prompt + completion, or the expected request cost with a usage estimate.
-fn price(ep: &Endpoint, request: &Request) -> f64 {
+/// SPEC 4 and 8: prompt + completion, or the expected request cost with a usage estimate,
+/// exactly (tokens x price per million / 10^6, plus the request fee).
+fn price(ep: &Endpoint, request: &Request) -> Money {
+    let p = &ep.pricing;
     match request.usage {
-        None => ep.pricing.prompt + ep.pricing.completion,
+        None => p.prompt.saturating_add(p.completion),
         Some(u) => {
-            (u.prompt_tokens.unwrap_or(0) as f64 * ep.pricing.prompt
-                + u.completion_tokens.unwrap_or(0) as f64 * ep.pricing.completion)
-                / 1e6
-                + ep.pricing.request.unwrap_or(0.0)
+            let part = |tokens: Option<u64>, per_million: Money| {
+                per_million
+                    .per_million(tokens.unwrap_or(0))
+                    .expect("generated costs fit")
+            };
+            part(u.prompt_tokens, p.prompt)
+                .saturating_add(part(u.completion_tokens, p.completion))
+                .saturating_add(p.request.unwrap_or(Money::ZERO))
         }
     }
 }
@@ -156,7 +162,7 @@ fn meets(ep: &Endpoint, request: &Request) -> bool {
 }
 
 /// SPEC 4: the strict sort key: present metric first (best first), then price, then slug.
-fn sort_key(by: SortBy, ep: &Endpoint, request: &Request) -> (bool, f64, f64, String) {
+fn sort_key(by: SortBy, ep: &Endpoint, request: &Request) -> (bool, f64, Money, String) {
     let (metric, descending) = match by {
         SortBy::Price => (Some(0.0), false),
         SortBy::Throughput => (ep.throughput.and_then(|t| t.p50), true),
@@ -164,10 +170,10 @@ fn sort_key(by: SortBy, ep: &Endpoint, request: &Request) -> (bool, f64, f64, St
         SortBy::Exacto => (ep.quality, true),
     };
     let v = metric.map_or(0.0, |v| if descending { -v } else { v });
-    (metric.is_none(), v, price(ep, request), ep.tag.clone())
+    (metric.is_none(), v, price(ep, request), ep.key.clone())
 }
 
-fn key_le(a: &(bool, f64, f64, String), b: &(bool, f64, f64, String)) -> bool {
+fn key_le(a: &(bool, f64, Money, String), b: &(bool, f64, Money, String)) -> bool {
     (a.0, a.1, a.2, &a.3)
         .partial_cmp(&(b.0, b.1, b.2, &b.3))
         .is_some_and(|o| o.is_le())
@@ -848,7 +854,7 @@ fn check_bands_keep_their_order(
                     );
                 } else {
                     prop_assert!(
-                        pa == 0.0 || pb != 0.0,
+                        pa.is_zero() || !pb.is_zero(),
                         "free endpoints lead their band: {} ({}) before {}",
                         a.tag,
                         pa,
