@@ -33,7 +33,6 @@ pub(crate) fn plan(f: &mut impl fmt::Write, plan: &Plan) -> fmt::Result {
         .max("endpoint".len());
     // Prices and costs print as the exact decimals they are (SPEC section 8), so the columns
     // are as wide as the longest one.
-    let dollars = |m: Money| format!("${m}");
     let price_width = column(plan.attempts.iter().map(|a| dollars(a.price)), "price");
     let cost_width = column(plan.attempts.iter().map(|a| dollars(a.cost)), "cost");
     writeln!(
@@ -60,8 +59,10 @@ pub(crate) fn plan(f: &mut impl fmt::Write, plan: &Plan) -> fmt::Result {
     };
     writeln!(
         f,
-        "\nexpected first cost ${}  (cost per attempt for {} prompt + {} completion tokens{assumed})",
-        plan.expected_first_cost, usage.prompt_tokens, usage.completion_tokens
+        "\nexpected first cost {}  (cost per attempt for {} prompt + {} completion tokens{assumed})",
+        dollars(plan.expected_first_cost),
+        usage.prompt_tokens,
+        usage.completion_tokens
     )?;
     if !plan.excluded.is_empty() {
         writeln!(f, "\nexcluded:")?;
@@ -92,6 +93,19 @@ pub(crate) fn exclusions(f: &mut impl fmt::Write, excluded: &[Exclusion]) -> fmt
         )?;
     }
     Ok(())
+}
+
+/// An amount as `$` and its exact decimal, padded to whole cents (`$4.00`, `$2.65`, `$0.001575`,
+/// `$5.500000000000001`): zeros added, never digits dropped.
+fn dollars(m: Money) -> String {
+    let text = m.to_string();
+    let places = text.split_once('.').map_or(0, |(_, frac)| frac.len());
+    let pad = match places {
+        0 => ".00",
+        1 => "0",
+        _ => "",
+    };
+    format!("${text}{pad}")
 }
 
 /// The width of a column: its longest cell or its heading.
@@ -168,7 +182,7 @@ pub(crate) fn simulation(f: &mut impl fmt::Write, sim: &Simulation) -> fmt::Resu
         )?;
     }
     writeln!(f, "\nmean attempts per request   {:.4}", sim.mean_attempts)?;
-    writeln!(f, "mean cost per request       ${}", sim.mean_cost)?;
+    writeln!(f, "mean cost per request       {}", dollars(sim.mean_cost))?;
     writeln!(f, "mean time to first token    {:.4} s", sim.mean_latency)?;
     for note in &sim.notes {
         writeln!(f, "note: {note}")?;
@@ -179,6 +193,16 @@ pub(crate) fn simulation(f: &mut impl fmt::Write, sim: &Simulation) -> fmt::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_print_exactly_padded_to_cents() {
+        let m = |t: &str| t.parse::<Money>().unwrap();
+        assert_eq!(dollars(m("4")), "$4.00");
+        assert_eq!(dollars(m("3.2")), "$3.20");
+        assert_eq!(dollars(m("2.65")), "$2.65");
+        assert_eq!(dollars(m("0.001575")), "$0.001575");
+        assert_eq!(dollars(m("38.500000000000001")), "$38.500000000000001");
+    }
 
     #[test]
     fn bars_are_proportional_in_eighths_of_a_column() {
