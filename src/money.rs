@@ -100,8 +100,22 @@ impl Money {
     /// assert_eq!("2.65".parse::<routesim::Money>().unwrap().to_f64(), 2.65);
     /// ```
     pub fn to_f64(self) -> f64 {
-        // Through the decimal text, which Rust's float parser rounds correctly; written into a
-        // stack buffer (at most 10 + 1 + 24 bytes below 10^9 USD, 40 + 1 + 24 above).
+        // Fast path (Clinger's): `digits / 10^places` with both exact in f64 (digits below
+        // 2^53, places at most 22) is one correctly rounded division. Prices have few digits,
+        // so this is the common case when a request is compiled.
+        let (mut digits, mut places) = (self.0, SCALE);
+        for step in [16, 8, 4, 2, 1] {
+            let p = 10u128.pow(step);
+            if places >= step && digits % p == 0 {
+                digits /= p;
+                places -= step;
+            }
+        }
+        if digits < 1 << 53 && places <= 22 {
+            return digits as f64 / 10f64.powi(places as i32);
+        }
+        // Otherwise through the decimal text, which Rust's float parser rounds correctly,
+        // written into a stack buffer (at most 15 + 1 + 24 bytes).
         let mut buf = StackText::default();
         let _ = fmt::Write::write_fmt(&mut buf, format_args!("{self}"));
         buf.as_str().parse().unwrap_or(f64::MAX)
@@ -245,7 +259,8 @@ fn round_significant(quotient: u128, remainder: u64, n: u64, digits: u32) -> u12
     let step = 10u128.pow(length - digits);
     let (kept, dropped) = (quotient / step, quotient % step);
     // `step` is even, so the remainder below a unit never decides a tie: up iff dropped >= step/2.
-    (kept + u128::from(dropped * 2 >= step)) * step
+    // Saturating: rounding up the largest amounts would pass u128::MAX.
+    (kept + u128::from(dropped * 2 >= step)).saturating_mul(step)
 }
 
 /// A small text buffer on the stack, for formatting an amount without allocating.
@@ -668,6 +683,36 @@ mod tests {
             m("0.5").round_significant(0),
             m("0.5"),
             "at least one digit"
+        );
+    }
+
+    #[test]
+    fn f64_conversions_are_the_nearest_double_on_both_paths() {
+        for text in [
+            "0",
+            "1",
+            "2.65",
+            "0.00263326775",
+            "5.500000000000001",
+            "38.500000000000001",
+            "0.000000000000000001",
+            "1e-24",
+            "123456789.123456789012345678",
+            "1000000000",
+            "0.1",
+            "0.3",
+            "4.06",
+            "5.2",
+        ] {
+            let want: f64 = text.parse().unwrap();
+            assert_eq!(m(text).to_f64(), want, "{text}");
+        }
+        let most: f64 = Money::MAX.to_string().parse().unwrap();
+        assert_eq!(Money::MAX.to_f64(), most, "the text path");
+        assert_eq!(
+            Money::MAX.round_significant(12),
+            Money::MAX,
+            "saturates, never wraps"
         );
     }
 
