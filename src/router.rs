@@ -702,6 +702,45 @@ models:
     }
 
     #[test]
+    fn expected_first_cost_is_the_probability_weighted_cost_of_the_first_attempt() {
+        // A at $1 (0.5 + 0.5) is first with 0.9, C at $3 with 0.1; B is down. At the assumed
+        // 1000 + 500 tokens A costs 0.00075 and C 0.00225: 0.9 x 0.00075 + 0.1 x 0.00225.
+        let catalog = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 0.5, completion: 0.5 } }\n      - { provider: b, pricing: { prompt: 1, completion: 1 }, uptime: 0.5 }\n      - { provider: c, pricing: { prompt: 1.5, completion: 1.5 } }\n").unwrap();
+        let compile = |body: &str| {
+            Router::compile(
+                &catalog,
+                &Request::parse(body).unwrap(),
+                &Options::default(),
+            )
+            .unwrap()
+        };
+        let balanced = compile(r#"{"model":"m"}"#);
+        assert_eq!(balanced.expected_first_cost().to_string(), "0.0009");
+        assert!(
+            balanced.usage().assumed,
+            "no usage_estimate: the default, marked"
+        );
+        let sorted = compile(r#"{"model":"m","provider":{"sort":"price"}}"#);
+        assert_eq!(
+            sorted.expected_first_cost(),
+            sorted.targets()[0].cost,
+            "a certain first attempt: exactly its cost"
+        );
+        let estimated = compile(
+            r#"{"model":"m","provider":{"order":["c"]},"usage_estimate":{"prompt_tokens":10,"completion_tokens":0}}"#,
+        );
+        assert_eq!(estimated.expected_first_cost().to_string(), "0.000015");
+        assert!(!estimated.usage().assumed);
+        let plan = estimated.plan(&mut Xoshiro256PlusPlus::seed_from_u64(1));
+        let costs: Vec<String> = plan.attempts.iter().map(|a| a.cost.to_string()).collect();
+        assert_eq!(
+            costs,
+            ["0.000015", "0.000005", "0.00001"],
+            "c, then a, then b"
+        );
+    }
+
+    #[test]
     fn the_widest_price_span_stays_weighable_and_larger_prices_are_refused() {
         // The cheapest non-zero price and the dearest allowed: weights relative to the dearest
         // span (10^9 / 10^-18)^2 = 10^54, well inside f64.
