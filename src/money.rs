@@ -104,13 +104,11 @@ impl Money {
         // 2^53, places at most 22) is one correctly rounded division. Prices have few digits,
         // so this is the common case when a request is compiled.
         let (mut digits, mut places) = (self.0, SCALE);
-        for step in [16, 8, 4, 2, 1] {
-            let p = 10u128.pow(step);
-            if places >= step && digits % p == 0 {
-                digits /= p;
-                places -= step;
-            }
-        }
+        strip_zeros::<16>(&mut digits, &mut places);
+        strip_zeros::<8>(&mut digits, &mut places);
+        strip_zeros::<4>(&mut digits, &mut places);
+        strip_zeros::<2>(&mut digits, &mut places);
+        strip_zeros::<1>(&mut digits, &mut places);
         if digits < 1 << 53 && places <= 22 {
             return digits as f64 / 10f64.powi(places as i32);
         }
@@ -163,8 +161,12 @@ impl Money {
     /// assert_eq!(per_million.per_million(1000).unwrap().to_string(), "0.005500000000000001");
     /// ```
     pub fn per_million(self, tokens: u64) -> Option<Money> {
-        // Whole millionths of the price first, so the product stays in range up to the bounds.
         let tokens = u128::from(tokens);
+        // A price with at most 18 decimal places (every parsed one) divides exactly.
+        if self.0 % 1_000_000 == 0 {
+            return div_exact_pow10::<6>(self.0).checked_mul(tokens).map(Money);
+        }
+        // Whole millionths of the price first, so the product stays in range up to the bounds.
         let (whole, rest) = (self.0 / 1_000_000, self.0 % 1_000_000);
         let fine = rest * tokens; // below 10^6 x 2^64
         let (q, r) = (fine / 1_000_000, fine % 1_000_000);
@@ -241,6 +243,37 @@ impl Money {
             return Err(too_large());
         }
         Ok(Money(units))
+    }
+}
+
+/// The inverse of an odd `d` modulo 2^128 (Newton's iteration: each step doubles the bits that
+/// are right, from the 3 that `d` itself gets right).
+const fn inverse(d: u128) -> u128 {
+    let mut x = d;
+    let mut i = 0;
+    while i < 6 {
+        x = x.wrapping_mul(2u128.wrapping_sub(d.wrapping_mul(x)));
+        i += 1;
+    }
+    x
+}
+
+/// `x / 10^K` for an `x` that 10^K divides, by a shift and a multiplication: a `u128` division
+/// is a call into compiler-rt, several times slower, and compiling a request converts every
+/// price to `f64` and computes every cost.
+fn div_exact_pow10<const K: u32>(x: u128) -> u128 {
+    const { assert!(K <= 24) };
+    let inverse_of_5k: u128 = const { inverse(5u128.pow(K)) };
+    debug_assert!(x % 10u128.pow(K) == 0, "only exact divisions");
+    (x >> K).wrapping_mul(inverse_of_5k)
+}
+
+/// Moves `K` trailing zeros of `digits` into `places` when it has them (and `places` allows).
+fn strip_zeros<const K: u32>(digits: &mut u128, places: &mut u32) {
+    // A remainder by a constant compiles to multiplications; only the division would not.
+    if *places >= K && *digits % const { 10u128.pow(K) } == 0 {
+        *digits = div_exact_pow10::<K>(*digits);
+        *places -= K;
     }
 }
 
@@ -714,6 +747,17 @@ mod tests {
             Money::MAX,
             "saturates, never wraps"
         );
+    }
+
+    #[test]
+    fn exact_divisions_by_powers_of_ten_need_no_division() {
+        for x in [0u128, 1, 7, 123_456_789, u128::MAX / 10u128.pow(24)] {
+            assert_eq!(div_exact_pow10::<6>(x * 1_000_000), x);
+            assert_eq!(div_exact_pow10::<24>(x * 10u128.pow(24)), x);
+            assert_eq!(div_exact_pow10::<1>(x * 10), x);
+        }
+        assert_eq!(inverse(5).wrapping_mul(5), 1);
+        assert_eq!(inverse(5u128.pow(24)).wrapping_mul(5u128.pow(24)), 1);
     }
 
     #[test]
