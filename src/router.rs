@@ -126,8 +126,6 @@ pub struct Router<'c> {
     has_order: bool,
     /// The token counts behind every target's cost.
     usage: PlanUsage,
-    /// Sum over targets of first probability x cost (see [`Plan::expected_first_cost`]).
-    expected_first_cost: Money,
 }
 
 impl<'c> Router<'c> {
@@ -189,7 +187,6 @@ impl<'c> Router<'c> {
                 }
             }
         }
-        let expected_first_cost = expected_first_cost(&targets);
         Router {
             targets,
             parts,
@@ -198,7 +195,6 @@ impl<'c> Router<'c> {
             warnings,
             has_order,
             usage,
-            expected_first_cost,
         }
     }
 
@@ -208,9 +204,10 @@ impl<'c> Router<'c> {
         self.usage
     }
 
-    /// What the first attempt is expected to cost ([`Plan::expected_first_cost`]).
+    /// What the first attempt is expected to cost ([`Plan::expected_first_cost`]). Computed
+    /// when asked (compiling a request does not pay for it).
     pub fn expected_first_cost(&self) -> Money {
-        self.expected_first_cost
+        expected_first_cost(&self.targets)
     }
 
     /// Every attempt this router can make, in its likeliest order: deterministic runs as they
@@ -380,7 +377,7 @@ impl<'c> Router<'c> {
             .collect();
         Plan {
             strategy: self.strategy,
-            expected_first_cost: self.expected_first_cost,
+            expected_first_cost: self.expected_first_cost(),
             usage: self.usage,
             attempts,
             excluded,
