@@ -45,7 +45,6 @@ pub(crate) fn compile_once<'c>(
     let mut table = Table {
         targets: Vec::with_capacity(endpoints),
         cands: Vec::with_capacity(endpoints),
-        usage,
     };
     let mut entries = Vec::with_capacity(endpoints);
     let mut pools: Vec<Vec<TargetId>> = Vec::with_capacity(models.len());
@@ -180,16 +179,13 @@ fn requested_models<'c>(
 struct Table<'c> {
     targets: Vec<Target<'c>>,
     cands: Vec<Candidate<'c>>,
-    /// The token counts each target's cost is for.
-    usage: PlanUsage,
 }
 
 impl<'c> Table<'c> {
     /// Adds an eligible endpoint and returns its target id.
     fn push(&mut self, model: &'c Model, ep: &'c Endpoint, price: Money) -> TargetId {
         let id = TargetId::new(self.targets.len());
-        let cost = self.usage.cost(&ep.pricing);
-        self.targets.push(Target::new(&model.id, ep, price, cost));
+        self.targets.push(Target::new(&model.id, ep, price));
         self.cands.push(Candidate::new(ep, price));
         id
     }
@@ -346,7 +342,7 @@ fn take_pinned(segments: &mut Vec<Segment>, slug: &str, cands: &[Candidate]) -> 
         match seg {
             Segment::Fixed(ids) => ids.retain(|&id| id != pinned),
             Segment::Weighted(run) => {
-                run.remove(pinned, |id| cands[id.index()].weight_price);
+                run.remove(pinned, |id| cands[id.index()].weight_price());
             }
         }
     }

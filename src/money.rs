@@ -101,8 +101,20 @@ impl Money {
     /// ```
     pub fn to_f64(self) -> f64 {
         // Fast path (Clinger's): `digits / 10^places` with both exact in f64 (digits below
-        // 2^53, places at most 22) is one correctly rounded division. Prices have few digits,
-        // so this is the common case when a request is compiled.
+        // 2^53, places at most 22) is one correctly rounded division. Prices with at most 6
+        // decimal places per million tokens, nearly all real ones, take it when a request is
+        // compiled.
+        if self.0 % const { 10u128.pow(18) } == 0 {
+            let digits = div_exact_pow10::<18>(self.0);
+            if digits < 1 << 53 {
+                return digits as u64 as f64 / 1e6;
+            }
+        }
+        self.to_f64_slow()
+    }
+
+    #[cold]
+    fn to_f64_slow(self) -> f64 {
         let (mut digits, mut places) = (self.0, SCALE);
         strip_zeros::<16>(&mut digits, &mut places);
         strip_zeros::<8>(&mut digits, &mut places);
@@ -110,7 +122,7 @@ impl Money {
         strip_zeros::<2>(&mut digits, &mut places);
         strip_zeros::<1>(&mut digits, &mut places);
         if digits < 1 << 53 && places <= 22 {
-            return digits as f64 / 10f64.powi(places as i32);
+            return digits as u64 as f64 / 10f64.powi(places as i32);
         }
         // Otherwise through the decimal text, which Rust's float parser rounds correctly,
         // written into a stack buffer (at most 15 + 1 + 24 bytes).
@@ -161,11 +173,18 @@ impl Money {
     /// assert_eq!(per_million.per_million(1000).unwrap().to_string(), "0.005500000000000001");
     /// ```
     pub fn per_million(self, tokens: u64) -> Option<Money> {
-        let tokens = u128::from(tokens);
         // A price with at most 18 decimal places (every parsed one) divides exactly.
         if self.0 % 1_000_000 == 0 {
-            return div_exact_pow10::<6>(self.0).checked_mul(tokens).map(Money);
+            return div_exact_pow10::<6>(self.0)
+                .checked_mul(u128::from(tokens))
+                .map(Money);
         }
+        self.per_million_rounded(tokens)
+    }
+
+    #[cold]
+    fn per_million_rounded(self, tokens: u64) -> Option<Money> {
+        let tokens = u128::from(tokens);
         // Whole millionths of the price first, so the product stays in range up to the bounds.
         let (whole, rest) = (self.0 / 1_000_000, self.0 % 1_000_000);
         let fine = rest * tokens; // below 10^6 x 2^64

@@ -23,8 +23,6 @@ pub struct Target<'c> {
     pub provider: &'c str,
     /// The exact price used for ordering (see [`Attempt::price`]); weights use its nearest `f64`.
     pub price: Money,
-    /// What an attempt here costs for the plan's usage (see [`Attempt::cost`]).
-    pub cost: Money,
     /// The endpoint's prices, for cost estimates.
     pub pricing: Pricing,
     /// Uptime in `0..=1`.
@@ -40,13 +38,12 @@ pub struct Target<'c> {
 }
 
 impl<'c> Target<'c> {
-    pub(crate) fn new(model: &'c str, ep: &'c Endpoint, price: Money, cost: Money) -> Target<'c> {
+    pub(crate) fn new(model: &'c str, ep: &'c Endpoint, price: Money) -> Target<'c> {
         Target {
             model,
             endpoint: &ep.key,
             provider: &ep.provider,
             price,
-            cost,
             pricing: ep.pricing,
             uptime: ep.uptime,
             latency: ep.latency.and_then(|l| l.p50),
@@ -204,10 +201,16 @@ impl<'c> Router<'c> {
         self.usage
     }
 
-    /// What the first attempt is expected to cost ([`Plan::expected_first_cost`]). Computed
-    /// when asked (compiling a request does not pay for it).
+    /// What an attempt on target `id` costs for [`Router::usage`] ([`Attempt::cost`]).
+    /// Computed when asked, like [`Router::expected_first_cost`]: compiling a request does not
+    /// pay for costs.
+    pub fn cost(&self, id: TargetId) -> Money {
+        self.usage.cost(&self.targets[id.index()].pricing)
+    }
+
+    /// What the first attempt is expected to cost ([`Plan::expected_first_cost`]).
     pub fn expected_first_cost(&self) -> Money {
-        expected_first_cost(&self.targets)
+        expected_first_cost(&self.targets, self.usage)
     }
 
     /// Every attempt this router can make, in its likeliest order: deterministic runs as they
@@ -360,7 +363,7 @@ impl<'c> Router<'c> {
                     endpoint: t.endpoint.to_string(),
                     provider: t.provider.to_string(),
                     price: t.price,
-                    cost: t.cost,
+                    cost: self.usage.cost(&t.pricing),
                     first_probability: t.first_probability,
                     byok: t.byok,
                     status: t.source.status,
@@ -417,16 +420,16 @@ pub(crate) fn exclusion(entry: &Entry, targets: &[Target], has_order: bool) -> E
 /// Sum over targets of first probability x cost. Exact when the first attempt is certain (a
 /// probability of 1, the others 0); otherwise an expectation over binary probabilities,
 /// rounded to 12 significant digits like every mean (SPEC section 8).
-fn expected_first_cost(targets: &[Target]) -> Money {
+fn expected_first_cost(targets: &[Target], usage: PlanUsage) -> Money {
     let mut exact = Money::ZERO;
     let mut weighted = 0.0;
     let mut certain = true;
     for t in targets.iter().filter(|t| t.first_probability > 0.0) {
         if t.first_probability == 1.0 {
-            exact = exact.saturating_add(t.cost);
+            exact = exact.saturating_add(usage.cost(&t.pricing));
         } else {
             certain = false;
-            weighted += t.first_probability * t.cost.to_f64();
+            weighted += t.first_probability * usage.cost(&t.pricing).to_f64();
         }
     }
     if certain {
@@ -720,7 +723,7 @@ models:
         let sorted = compile(r#"{"model":"m","provider":{"sort":"price"}}"#);
         assert_eq!(
             sorted.expected_first_cost(),
-            sorted.targets()[0].cost,
+            sorted.cost(sorted.ids().next().unwrap()),
             "a certain first attempt: exactly its cost"
         );
         let estimated = compile(

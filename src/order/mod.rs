@@ -112,20 +112,21 @@ impl TargetId {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Candidate<'a> {
     pub ep: &'a Endpoint,
-    /// The exact price that sorts (SPEC section 8: ties are exact).
+    /// The exact price that sorts (SPEC section 8: ties are exact); the weights of the draw
+    /// use its nearest `f64` ([`Candidate::weight_price`]).
     pub price: Money,
-    /// The same price as the nearest `f64`, converted once, for the weights of the draw.
-    pub weight_price: f64,
 }
 
 impl<'a> Candidate<'a> {
     /// A candidate at this exact price.
     pub(crate) fn new(ep: &'a Endpoint, price: Money) -> Candidate<'a> {
-        Candidate {
-            ep,
-            price,
-            weight_price: price.to_f64(),
-        }
+        Candidate { ep, price }
+    }
+
+    /// The price as the nearest `f64`, for the draw's `1 / price^2` weights: converted only for
+    /// endpoints in a weighted run, once each when the run is built.
+    pub(crate) fn weight_price(&self) -> f64 {
+        self.price.to_f64()
     }
 }
 
@@ -253,7 +254,7 @@ impl BaseOrder<'_> {
             degraded_priced,
             mut down,
         ] = buckets;
-        let price = |id: TargetId| cands[id.index()].weight_price;
+        let price = |id: TargetId| cands[id.index()].weight_price();
         for (free, mut priced) in [
             (stable_free, stable_priced),
             (degraded_free, degraded_priced),
