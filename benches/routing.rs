@@ -13,7 +13,7 @@ use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use routesim::{
-    Catalog, DataCollection, Endpoint, Model, Options, Parameters, Percentiles, Pricing,
+    Catalog, DataCollection, Endpoint, Model, Money, Options, Parameters, Percentiles, Pricing,
     Quantization, Request, Router,
 };
 use serde_json::{Map, Value, json};
@@ -99,8 +99,8 @@ fn endpoint(rng: &mut Xoshiro256PlusPlus, i: usize) -> Endpoint {
         provider_name: Some(format!("Provider {i}")),
         provider,
         pricing: Pricing {
-            prompt,
-            completion: prompt * rng.random_range(1.0..4.0),
+            prompt: dollars(prompt),
+            completion: dollars(prompt * rng.random_range(1.0..4.0)),
             request: None,
             image: None,
         },
@@ -130,6 +130,12 @@ fn endpoint(rng: &mut Xoshiro256PlusPlus, i: usize) -> Endpoint {
         tier: None,
         status: 0,
     }
+}
+
+/// A generated price as an exact amount, to the nano-dollar (the draws of the generator stay
+/// those of the f64 prices before money was exact, so the catalogs are the same up to that).
+fn dollars(price: f64) -> Money {
+    Money::from_decimal((price * 1e9).round() as u128, 9).expect("a small price")
 }
 
 /// A catalog of one model with `n` endpoints, the same for the same `n` in every run.
@@ -209,7 +215,12 @@ fn plan(c: &mut Criterion) {
         let prices: Vec<f64> = catalog.models[0]
             .endpoints
             .iter()
-            .map(|ep| ep.pricing.prompt + ep.pricing.completion)
+            .map(|ep| {
+                ep.pricing
+                    .prompt
+                    .saturating_add(ep.pricing.completion)
+                    .to_f64()
+            })
             .collect();
         let unsorted: Vec<u32> = (0..n as u32).collect();
         let mut ids = unsorted.clone();

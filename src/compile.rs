@@ -6,8 +6,9 @@ use crate::catalog::{Catalog, Endpoint, Model, Pricing, Tier};
 use crate::error::Error;
 use crate::explain;
 use crate::filter;
+use crate::money::Money;
 use crate::order::{BaseOrder, Candidate, Segment, TargetId};
-use crate::plan::Strategy;
+use crate::plan::{PlanUsage, Strategy};
 use crate::request::{Partition, Request, SortBy};
 use crate::resolve::{Options, Resolved};
 use crate::router::{self, Entry, Part, Router, Target};
@@ -40,6 +41,7 @@ pub(crate) fn compile_once<'c>(
     // Filter: every endpoint of every model gets an entry, in catalog order; the eligible ones
     // become targets, pooled per model.
     let endpoints: usize = models.iter().map(|m| m.endpoints.len()).sum();
+    let usage = PlanUsage::of(request);
     let mut table = Table {
         targets: Vec::with_capacity(endpoints),
         cands: Vec::with_capacity(endpoints),
@@ -141,6 +143,7 @@ pub(crate) fn compile_once<'c>(
         strategy,
         warnings,
         has_order,
+        usage,
     ))
 }
 
@@ -180,10 +183,10 @@ struct Table<'c> {
 
 impl<'c> Table<'c> {
     /// Adds an eligible endpoint and returns its target id.
-    fn push(&mut self, model: &'c Model, ep: &'c Endpoint, price: f64) -> TargetId {
+    fn push(&mut self, model: &'c Model, ep: &'c Endpoint, price: Money) -> TargetId {
         let id = TargetId::new(self.targets.len());
         self.targets.push(Target::new(&model.id, ep, price));
-        self.cands.push(Candidate { ep, price });
+        self.cands.push(Candidate::new(ep, price));
         id
     }
 
@@ -215,16 +218,14 @@ impl<'c> Table<'c> {
     }
 }
 
-/// The price that orders and weights endpoints: prompt + completion per million tokens, or the
-/// expected request cost in USD (request fee included) with a usage estimate (SPEC section 4).
-pub(crate) fn price_of(pricing: &Pricing, request: &Request) -> f64 {
-    // Finite parts can sum past f64::MAX (1e308 + 1e308); such a price stays the largest finite
-    // one, so sorting and weighting treat it as the most expensive rather than as missing.
-    let price = match request.usage {
-        None => pricing.prompt + pricing.completion,
+/// The price that orders and weights endpoints, exact: prompt + completion per million tokens,
+/// or the expected request cost in USD (request fee included) with a usage estimate (SPEC
+/// sections 4 and 8). Bounded inputs keep it far from overflow; it saturates rather than wraps.
+pub(crate) fn price_of(pricing: &Pricing, request: &Request) -> Money {
+    match request.usage {
+        None => pricing.prompt.saturating_add(pricing.completion),
         Some(u) => u.cost(pricing),
-    };
-    price.min(f64::MAX)
+    }
 }
 
 /// One pool ordered: its segments, and what the ordering decided.
@@ -341,7 +342,7 @@ fn take_pinned(segments: &mut Vec<Segment>, slug: &str, cands: &[Candidate]) -> 
         match seg {
             Segment::Fixed(ids) => ids.retain(|&id| id != pinned),
             Segment::Weighted(run) => {
-                run.remove(pinned, |id| cands[id.index()].price);
+                run.remove(pinned, |id| cands[id.index()].weight_price());
             }
         }
     }
@@ -407,6 +408,6 @@ mod tests {
         )
         .unwrap();
         let price = price_of(&catalog.models[0].endpoints[0].pricing, &request);
-        assert!((price - (0.002 + 0.002 + 0.01)).abs() < 1e-15);
+        assert_eq!(price.to_string(), "0.014", "0.002 + 0.002 + 0.01, exactly");
     }
 }

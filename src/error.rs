@@ -299,7 +299,7 @@ mod tests {
         else {
             panic!("a bad price is bad input: {err:?}");
         };
-        assert_eq!(expected.as_deref(), Some("a non-negative finite number"));
+        assert_eq!(expected.as_deref(), Some("a non-negative price"));
         assert_eq!(found.as_deref(), Some("-1"));
     }
 

@@ -3,6 +3,7 @@
 
 use crate::account::Account;
 use crate::catalog::{DataCollection, Endpoint, Model, Parameters, Quantization, Tier};
+use crate::money::Money;
 use crate::request::{MaxPrice, Request};
 use crate::resolve::Resolved;
 use crate::slug::{self, SlugSet};
@@ -115,12 +116,12 @@ fn hard_filters(
         (
             "request",
             prefs.max_price.request,
-            ep.pricing.request.unwrap_or(0.0),
+            ep.pricing.request.unwrap_or(Money::ZERO),
         ),
         (
             "image",
             prefs.max_price.image,
-            ep.pricing.image.unwrap_or(0.0),
+            ep.pricing.image.unwrap_or(Money::ZERO),
         ),
     ];
     for (field, limit, price) in ceilings {
@@ -316,9 +317,9 @@ pub enum Reason {
         /// `prompt`, `completion`, `request` or `image`.
         field: &'static str,
         /// The ceiling.
-        limit: f64,
+        limit: Money,
         /// The endpoint's price.
-        price: f64,
+        price: Money,
     },
     /// The endpoint's `max_completion_tokens` is below the request's `max_tokens`.
     MaxTokens {

@@ -137,6 +137,10 @@ fn error_line(text: &str, line: usize, column: usize, depth: usize) -> Option<us
     let start = match b[last] {
         b'{' | b'[' if open.len() == depth + 1 => Some(last),
         b'}' | b']' if open.len() == depth => closed,
+        // Past the closing bracket of the value's parent: an error raised once the value was
+        // read whole (a price read from its raw text, money.rs), placed by serde_json only when
+        // the parent ended. The value is the last thing before that bracket.
+        b'}' | b']' if open.len() + 1 == depth => b[..last].iter().rposition(|c| !is_space(*c)),
         _ => None,
     };
     Some(start.map_or(line, |at| line_at(text, at)))

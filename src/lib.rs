@@ -6,6 +6,7 @@
 //!
 //! | step | module | what it does |
 //! |---|---|---|
+//! | money | `money.rs` | exact prices and costs ([`Money`]): parsed, added, compared and printed as decimals |
 //! | catalog | `catalog/` | validated endpoint table ([`Catalog`], [`Endpoint`]); raw YAML and OpenRouter listing shapes kept apart |
 //! | request | `request.rs`, `account.rs` | the body and its `provider` object ([`Request`]), account settings ([`Account`]) |
 //! | resolve | `resolve.rs` | request + account ([`Options`]) -> the sort in force, leading tier, sticky endpoint, tier admission |
@@ -44,6 +45,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 
+mod money;
 mod catalog;
 mod request;
 mod account;
@@ -75,9 +77,10 @@ pub use catalog::{DERANKED_STATUS, MAX_CATALOG_BYTES, PARAMETERS};
 pub use error::{Error, ErrorKind};
 pub use explain::{AvailabilityCode, Relaxation, Unroutable};
 pub use filter::Reason;
+pub use money::{MAX_USAGE_TOKENS, Money, ParseMoneyError};
 pub use order::{Band, Bands, TargetId};
 pub use parse::MAX_FLOW_DEPTH;
-pub use plan::{Attempt, Exclusion, Plan, Strategy};
+pub use plan::{Attempt, Exclusion, Plan, PlanUsage, Strategy};
 pub use replay::{
     EXACT_LIMIT, FIT_RANGE, Fit, GroupReport, Impossible, MAX_LINE_BYTES, ObservedAs, POOL_BELOW,
     Replay, ReplaySettings, Report, Row,

@@ -4,8 +4,9 @@
 //! (`messages`, `stream`, ...) is skipped. Both snake_case and the TypeScript SDK's camelCase
 //! names are accepted in `provider`, and a field set to `null` is the same as a field left out.
 
-use crate::catalog::{DataCollection, PARAMETERS, Parameters, Percentiles, Quantization};
+use crate::catalog::{DataCollection, PARAMETERS, Parameters, Percentiles, Pricing, Quantization};
 use crate::error::Error;
+use crate::money::{self, MAX_USAGE_TOKENS, Money};
 use crate::parse;
 use crate::yaml::{Text, texts};
 use serde::de::{self, Deserializer, IntoDeserializer, MapAccess, Visitor};
@@ -88,13 +89,22 @@ impl UsageEstimate {
         }
     }
 
-    /// The cost in USD of one request at these prices (per million tokens, plus the request
-    /// fee); a count left out counts as 0 tokens.
-    pub fn cost(&self, pricing: &crate::catalog::Pricing) -> f64 {
-        (self.prompt_tokens.unwrap_or(0) as f64 * pricing.prompt
-            + self.completion_tokens.unwrap_or(0) as f64 * pricing.completion)
-            / 1e6
-            + pricing.request.unwrap_or(0.0)
+    /// The exact cost in USD of one request at these prices ([`Pricing::cost`]); a count left
+    /// out counts as 0 tokens. Held at [`Money::MAX`] in the (unreachable for parsed requests
+    /// and catalogs) case that the cost does not fit.
+    ///
+    /// ```
+    /// let catalog = routesim::Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1.1, completion: 4.1 } }\n").unwrap();
+    /// let usage = routesim::UsageEstimate::new(1000, 500);
+    /// assert_eq!(usage.cost(&catalog.models[0].endpoints[0].pricing).to_string(), "0.00315");
+    /// ```
+    pub fn cost(&self, pricing: &Pricing) -> Money {
+        pricing
+            .cost(
+                self.prompt_tokens.unwrap_or(0),
+                self.completion_tokens.unwrap_or(0),
+            )
+            .unwrap_or(Money::MAX)
     }
 }
 
@@ -187,15 +197,15 @@ pub struct Sort {
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct MaxPrice {
     /// USD per million prompt tokens.
-    pub prompt: Option<f64>,
+    pub prompt: Option<Money>,
     /// USD per million completion tokens.
-    pub completion: Option<f64>,
+    pub completion: Option<Money>,
     /// USD per request.
-    pub request: Option<f64>,
+    pub request: Option<Money>,
     /// USD per image.
-    pub image: Option<f64>,
+    pub image: Option<Money>,
     /// USD per audio unit (no catalog field carries an audio price, so it never excludes).
-    pub audio: Option<f64>,
+    pub audio: Option<Money>,
 }
 
 /// The largest request text [`Request::parse`] accepts: 16 MiB.
@@ -354,8 +364,8 @@ impl<'de> Deserialize<'de> for RawRequest {
                             raw.usage_estimate =
                                 map.next_value::<Option<RawUsage>>()?
                                     .map(|u| UsageEstimate {
-                                        prompt_tokens: u.prompt_tokens,
-                                        completion_tokens: u.completion_tokens,
+                                        prompt_tokens: u.prompt_tokens.map(|t| t.0),
+                                        completion_tokens: u.completion_tokens.map(|t| t.0),
                                     })
                         }
                         "service_tier" => raw.service_tier = map.next_value()?,
@@ -418,8 +428,8 @@ parse::map_only!(RawProvider, "the provider preferences: a map");
 #[serde(deny_unknown_fields)]
 #[serde(remote = "Self")]
 struct RawUsage {
-    prompt_tokens: Option<u64>,
-    completion_tokens: Option<u64>,
+    prompt_tokens: Option<Tokens>,
+    completion_tokens: Option<Tokens>,
 }
 
 parse::map_only!(RawUsage, "struct UsageEstimate");
@@ -494,42 +504,49 @@ impl RawMaxPrice {
     }
 }
 
-/// A price ceiling: a non-negative number or decimal string.
-struct Ceiling(f64);
+/// A price ceiling: a non-negative number or decimal string, read as the decimal it spells
+/// and compared exactly (at most 24 decimal places).
+struct Ceiling(Money);
 
 impl<'de> Deserialize<'de> for Ceiling {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct CeilingVisitor;
-        impl Visitor<'_> for CeilingVisitor {
-            type Value = Ceiling;
+        money::deserialize_literal(
+            deserializer,
+            "a non-negative number or decimal string",
+            |text, shown| Money::parse_scaled(text, 0, 24, shown),
+        )
+        .map(Ceiling)
+    }
+}
+
+/// A token count of `usage_estimate`, at most [`MAX_USAGE_TOKENS`] so that costs stay exact.
+struct Tokens(u64);
+
+impl<'de> Deserialize<'de> for Tokens {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TokensVisitor;
+        impl Visitor<'_> for TokensVisitor {
+            type Value = Tokens;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a non-negative number or decimal string")
+                write!(f, "a token count from 0 to {MAX_USAGE_TOKENS}")
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Ceiling, E> {
-                if v.is_finite() && v >= 0.0 {
-                    Ok(Ceiling(v))
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Tokens, E> {
+                if v <= MAX_USAGE_TOKENS {
+                    Ok(Tokens(v))
                 } else {
                     Err(E::custom(format_args!(
-                        "expected a non-negative finite price, found {v}"
+                        "expected a token count of at most {MAX_USAGE_TOKENS}, found {v}"
                     )))
                 }
             }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Ceiling, E> {
-                self.visit_f64(v as f64)
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Ceiling, E> {
-                self.visit_f64(v as f64)
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Ceiling, E> {
-                match v.trim().parse::<f64>() {
-                    Ok(n) => self.visit_f64(n),
-                    Err(_) => Err(E::custom(format_args!(
-                        "expected a non-negative number or decimal string, found {v:?}"
-                    ))),
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Tokens, E> {
+                match u64::try_from(v) {
+                    Ok(v) => self.visit_u64(v),
+                    Err(_) => Err(E::invalid_value(de::Unexpected::Signed(v), &self)),
                 }
             }
         }
-        deserializer.deserialize_any(CeilingVisitor)
+        deserializer.deserialize_u64(TokensVisitor)
     }
 }
 

@@ -5,8 +5,9 @@
 use crate::catalog::{Catalog, Endpoint, Pricing};
 use crate::error::Error;
 use crate::filter::Reason;
+use crate::money::Money;
 use crate::order::{Scratch, Segment, TargetId};
-use crate::plan::{Attempt, Exclusion, Plan, Strategy};
+use crate::plan::{Attempt, Exclusion, Plan, PlanUsage, Strategy};
 use crate::request::Request;
 use crate::resolve::Options;
 use rand::Rng;
@@ -20,8 +21,8 @@ pub struct Target<'c> {
     pub endpoint: &'c str,
     /// Provider slug.
     pub provider: &'c str,
-    /// The price used for ordering and weighting (see [`Attempt::price`]).
-    pub price: f64,
+    /// The exact price used for ordering (see [`Attempt::price`]); weights use its nearest `f64`.
+    pub price: Money,
     /// The endpoint's prices, for cost estimates.
     pub pricing: Pricing,
     /// Uptime in `0..=1`.
@@ -37,7 +38,7 @@ pub struct Target<'c> {
 }
 
 impl<'c> Target<'c> {
-    pub(crate) fn new(model: &'c str, ep: &'c Endpoint, price: f64) -> Target<'c> {
+    pub(crate) fn new(model: &'c str, ep: &'c Endpoint, price: Money) -> Target<'c> {
         Target {
             model,
             endpoint: &ep.key,
@@ -133,6 +134,8 @@ pub struct Router<'c> {
     warnings: Vec<String>,
     /// Whether the request sets `order` (for the `fallbacks_disabled` detail).
     has_order: bool,
+    /// The token counts behind every target's cost.
+    usage: PlanUsage,
 }
 
 impl<'c> Router<'c> {
@@ -160,6 +163,7 @@ impl<'c> Router<'c> {
         strategy: Strategy,
         warnings: Vec<String>,
         has_order: bool,
+        usage: PlanUsage,
     ) -> Router<'c> {
         parts.retain(|p| !p.segments.is_empty());
         debug_assert!(
@@ -200,7 +204,26 @@ impl<'c> Router<'c> {
             strategy,
             warnings,
             has_order,
+            usage,
         }
+    }
+
+    /// The token counts the targets' costs are for: the request's `usage_estimate`, else
+    /// [`DEFAULT_USAGE`](crate::DEFAULT_USAGE), marked assumed.
+    pub fn usage(&self) -> PlanUsage {
+        self.usage
+    }
+
+    /// What an attempt on target `id` costs for [`Router::usage`] ([`Attempt::cost`]).
+    /// Computed when asked, like [`Router::expected_first_cost`]: compiling a request does not
+    /// pay for costs.
+    pub fn cost(&self, id: TargetId) -> Money {
+        self.usage.cost(&self.targets[id.index()].pricing)
+    }
+
+    /// What the first attempt is expected to cost ([`Plan::expected_first_cost`]).
+    pub fn expected_first_cost(&self) -> Money {
+        expected_first_cost(&self.targets, self.usage)
     }
 
     /// Every attempt this router can make, in its likeliest order: deterministic runs as they
@@ -386,6 +409,7 @@ impl<'c> Router<'c> {
                     endpoint: t.endpoint.to_string(),
                     provider: t.provider.to_string(),
                     price: t.price,
+                    cost: self.usage.cost(&t.pricing),
                     first_probability: t.first_probability,
                     byok: t.byok,
                     status: t.source.status,
@@ -402,6 +426,8 @@ impl<'c> Router<'c> {
             .collect();
         Plan {
             strategy: self.strategy,
+            expected_first_cost: self.expected_first_cost(),
+            usage: self.usage,
             attempts,
             excluded,
             warnings: self.warnings.clone(),
@@ -435,6 +461,28 @@ pub(crate) fn exclusion(entry: &Entry, targets: &[Target], has_order: bool) -> E
             }
         }
     }
+}
+
+/// Sum over targets of first probability x cost. Exact when the first attempt is certain (a
+/// probability of 1, the others 0); otherwise an expectation over binary probabilities,
+/// rounded to 12 significant digits like every mean (SPEC section 8).
+fn expected_first_cost(targets: &[Target], usage: PlanUsage) -> Money {
+    let mut exact = Money::ZERO;
+    let mut weighted = 0.0;
+    let mut certain = true;
+    for t in targets.iter().filter(|t| t.first_probability > 0.0) {
+        if t.first_probability == 1.0 {
+            exact = exact.saturating_add(usage.cost(&t.pricing));
+        } else {
+            certain = false;
+            weighted += t.first_probability * usage.cost(&t.pricing).to_f64();
+        }
+    }
+    if certain {
+        return exact;
+    }
+    let total = weighted + exact.to_f64();
+    Money::from_f64(total).map_or(Money::MAX, |m| m.round_significant(12))
 }
 
 /// The first attempt of a segment drawn alone.
@@ -700,17 +748,68 @@ models:
     }
 
     #[test]
-    fn prices_that_overflow_stay_finite_and_weighable() {
-        let catalog = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1e200, completion: 0 } }\n      - { provider: c, pricing: { prompt: 1e308, completion: 1e308 } }\n").unwrap();
+    fn expected_first_cost_is_the_probability_weighted_cost_of_the_first_attempt() {
+        // A at $1 (0.5 + 0.5) is first with 0.9, C at $3 with 0.1; B is down. At the assumed
+        // 1000 + 500 tokens A costs 0.00075 and C 0.00225: 0.9 x 0.00075 + 0.1 x 0.00225.
+        let catalog = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 0.5, completion: 0.5 } }\n      - { provider: b, pricing: { prompt: 1, completion: 1 }, uptime: 0.5 }\n      - { provider: c, pricing: { prompt: 1.5, completion: 1.5 } }\n").unwrap();
+        let compile = |body: &str| {
+            Router::compile(
+                &catalog,
+                &Request::parse(body).unwrap(),
+                &Options::default(),
+            )
+            .unwrap()
+        };
+        let balanced = compile(r#"{"model":"m"}"#);
+        assert_eq!(balanced.expected_first_cost().to_string(), "0.0009");
+        assert!(
+            balanced.usage().assumed,
+            "no usage_estimate: the default, marked"
+        );
+        let sorted = compile(r#"{"model":"m","provider":{"sort":"price"}}"#);
+        assert_eq!(
+            sorted.expected_first_cost(),
+            sorted.cost(sorted.ids().next().unwrap()),
+            "a certain first attempt: exactly its cost"
+        );
+        let estimated = compile(
+            r#"{"model":"m","provider":{"order":["c"]},"usage_estimate":{"prompt_tokens":10,"completion_tokens":0}}"#,
+        );
+        assert_eq!(estimated.expected_first_cost().to_string(), "0.000015");
+        assert!(!estimated.usage().assumed);
+        let plan = estimated.plan(&mut Xoshiro256PlusPlus::seed_from_u64(1));
+        let costs: Vec<String> = plan.attempts.iter().map(|a| a.cost.to_string()).collect();
+        assert_eq!(
+            costs,
+            ["0.000015", "0.000005", "0.00001"],
+            "c, then a, then b"
+        );
+    }
+
+    #[test]
+    fn the_widest_price_span_stays_weighable_and_larger_prices_are_refused() {
+        // The cheapest non-zero price and the dearest allowed: weights relative to the dearest
+        // span (10^9 / 10^-18)^2 = 10^54, well inside f64.
+        let catalog = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 0.000000000000000001, completion: 0 } }\n      - { provider: c, pricing: { prompt: 1e9, completion: 1e9 } }\n").unwrap();
         let r = Router::compile(
             &catalog,
             &Request::parse(r#"{"model":"m"}"#).unwrap(),
             &Options::default(),
         )
         .unwrap();
-        assert_eq!(r.targets()[1].price, f64::MAX);
+        assert_eq!(r.targets()[1].price.to_string(), "2000000000");
+        let c = r.targets()[1].first_probability;
+        assert!(
+            c > 0.0 && c < 1e-50,
+            "the dearest keeps a positive weight: {c}"
+        );
         let total: f64 = r.targets().iter().map(|t| t.first_probability).sum();
         assert!((total - 1.0).abs() < 1e-12);
+        let e = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1e200, completion: 0 } }\n").unwrap_err();
+        assert!(
+            e.to_string().contains("pricing.prompt") && e.to_string().contains("at most 10^9 USD"),
+            "{e}"
+        );
     }
 
     fn compile_with(request: &str, account: &str) -> Result<Router<'static>, Error> {

@@ -13,6 +13,7 @@
 //! integer counts only, so the result is bit-identical whatever the number of threads.
 
 use crate::mix_seed;
+use crate::money::Money;
 use crate::order::TargetId;
 use crate::request::{Request, UsageEstimate};
 use crate::router::{PlanBuf, Router};
@@ -80,8 +81,9 @@ pub struct Simulation {
     pub exact_failed_share: f64,
     /// Mean number of attempts made per request.
     pub mean_attempts: f64,
-    /// Mean cost per request in USD (failed requests cost 0).
-    pub mean_cost: f64,
+    /// Mean cost per request in USD (failed requests cost 0): the exact mean of exact costs,
+    /// rounded to 12 significant digits (SPEC section 8).
+    pub mean_cost: Money,
     /// Mean time to first token in seconds: p50 latencies of every attempt made, summed.
     pub mean_latency: f64,
     /// Things a reader of the numbers should know (assumed usage, unknown latencies).
@@ -248,11 +250,6 @@ impl Tally {
     }
 }
 
-/// Cost of one request served by an endpoint with these prices, in USD.
-fn cost(pricing: &crate::catalog::Pricing, usage: &UsageEstimate) -> f64 {
-    usage.cost(pricing)
-}
-
 fn summarize(router: &Router, settings: &Settings, tally: &Tally) -> Simulation {
     let n = settings.requests;
     let share = |count: u64| if n == 0 { 0.0 } else { count as f64 / n as f64 };
@@ -279,11 +276,11 @@ fn summarize(router: &Router, settings: &Settings, tally: &Tally) -> Simulation 
         });
     }
     // Sums over targets of count * value, in target order: the same for any thread count.
-    let total_cost: f64 = targets
+    let costs = targets
         .iter()
         .zip(&tally.served)
-        .map(|(t, &c)| c as f64 * cost(&t.pricing, &settings.usage))
-        .sum();
+        .map(|(t, &c)| (c, settings.usage.cost(&t.pricing)));
+    let mean_cost = Money::mean(costs, n);
     let total_latency: f64 = targets
         .iter()
         .zip(&tally.attempted)
@@ -309,7 +306,7 @@ fn summarize(router: &Router, settings: &Settings, tally: &Tally) -> Simulation 
         failed_share: share(tally.failed),
         exact_failed_share: router.all_fail_probability(|id| 1.0 - router.target(id).uptime),
         mean_attempts: share(tally.attempted.iter().sum()),
-        mean_cost: if n == 0 { 0.0 } else { total_cost / n as f64 },
+        mean_cost,
         mean_latency: if n == 0 {
             0.0
         } else {
@@ -333,13 +330,14 @@ mod tests {
 
     #[test]
     fn usage_estimate_prices_the_request() {
+        let m = |t: &str| t.parse::<Money>().unwrap();
         let pricing = crate::catalog::Pricing {
-            prompt: 2.0,
-            completion: 4.0,
-            request: Some(0.01),
+            prompt: m("2"),
+            completion: m("4"),
+            request: Some(m("0.01")),
             image: None,
         };
         let usage = UsageEstimate::new(1000, 500);
-        assert!((cost(&pricing, &usage) - (0.002 + 0.002 + 0.01)).abs() < 1e-15);
+        assert_eq!(usage.cost(&pricing), m("0.014"), "0.002 + 0.002 + 0.01");
     }
 }

@@ -4,7 +4,10 @@
 //! The strategies cover the whole space the spec documents: every quantization (and a missing
 //! one), zero prices, missing metrics and percentile maps, uptimes on both sides of each band
 //! threshold, default and non-default endpoint slugs, display names, several models and
-//! `models` fallbacks, and both forms of `sort`. Every catalog they produce passes
+//! `models` fallbacks, and both forms of `sort`; from real listings (SPEC section 8), tags
+//! listed twice (keys `TAG#2`), listing `status` values including the deranked -3, and exact
+//! prices whose sums tie or differ by one part in 10^16. [`CatalogShape::crowded`] makes bands
+//! long enough for every draw path, with several free endpoints in one band. Every catalog they produce passes
 //! [`Catalog::parse`]'s validation; slugs in preferences are mostly drawn from the catalog (in
 //! any letter case, as tag, provider slug or display name) so that they match something, plus a
 //! few that match nothing.
@@ -36,6 +39,7 @@ use crate::catalog::{
     Catalog, DataCollection, Endpoint, Model, PARAMETERS, Parameters, Percentiles, Pricing,
     Quantization, Tier,
 };
+use crate::money::Money;
 use crate::order::Bands;
 use crate::request::{
     MaxPrice, ModelRef, Partition, Preferences, Request, ServiceTier, Sort, SortBy, UsageEstimate,
@@ -88,6 +92,43 @@ pub struct CatalogShape {
     /// (most catalogs get at least one). Off by default; a `priority` or `flex` entry in
     /// `tag_suffixes` without it gives endpoints of the default tier with that tag.
     pub tiers: bool,
+    /// Whether a model sometimes lists a second endpoint under a tag it already has, as real
+    /// listings do (SPEC section 8): the copy gets its own prices and metrics and the key
+    /// `TAG#2`. Such catalogs load from listings only; routesim's YAML refuses a repeated tag.
+    pub repeated_tags: bool,
+    /// Weight of free endpoints (both prices zero) against 7 for priced ones: 1 by default; more
+    /// puts several free endpoints in one band, whose order is uniformly random.
+    pub free_weight: u32,
+    /// Weight of an uptime of exactly 1 against 2 for the spread of [`uptime`]: 0 by default;
+    /// more makes the stable band long.
+    pub stable_weight: u32,
+}
+
+impl CatalogShape {
+    /// Crowded models: 72 providers without display names, up to 160 endpoints per model, most
+    /// of them stable, two in nine free. Long bands exercise every draw path (runs past the
+    /// linear-scan limit of 63 are drawn by exponential keys, the first pick by a cumulative
+    /// table) and first bands hold several free endpoints.
+    ///
+    /// ```
+    /// let shape = routesim::strategies::CatalogShape::crowded();
+    /// assert!(shape.providers.len() * (shape.tag_suffixes.len() + 1) >= shape.max_endpoints);
+    /// ```
+    pub fn crowded() -> CatalogShape {
+        CatalogShape {
+            model_ids: vec!["acme/crowded".into()],
+            providers: (0..72)
+                .map(|i| Provider {
+                    slug: format!("p{i:02}"),
+                    name: None,
+                })
+                .collect(),
+            max_endpoints: 160,
+            free_weight: 2,
+            stable_weight: 12,
+            ..CatalogShape::default()
+        }
+    }
 }
 
 impl Default for CatalogShape {
@@ -115,6 +156,9 @@ impl Default for CatalogShape {
             max_endpoints: 8,
             bands: Bands::default(),
             tiers: false,
+            repeated_tags: true,
+            free_weight: 1,
+            stable_weight: 0,
         }
     }
 }
@@ -128,21 +172,37 @@ pub fn quantization() -> impl Strategy<Value = Quantization> {
     ]
 }
 
-/// A price in USD per million tokens: zero, round values that tie, or anything up to $20.
-pub fn price() -> impl Strategy<Value = f64> {
+/// A price in USD per million tokens: zero, round values whose sums tie (`1.10 + 4.10` and
+/// `1.25 + 3.95`), a value one part in 10^16 above a round one (`5.500000000000001`), or
+/// anything up to $20 in steps of 10^-6.
+pub fn price() -> impl Strategy<Value = Money> {
+    let exact = |text: &'static str| text.parse::<Money>().unwrap_or(Money::ZERO);
     prop_oneof![
-        1 => Just(0.0),
-        2 => select(vec![0.1, 0.5, 1.0, 1.5, 2.0, 3.0]),
-        2 => 0.01f64..20.0,
+        1 => Just(Money::ZERO),
+        2 => select(vec!["0.1", "0.5", "1", "1.1", "1.25", "1.5", "2", "3", "3.95", "4.1"]).prop_map(exact),
+        1 => select(vec!["5.5", "5.500000000000001", "0.000000000000000001"]).prop_map(exact),
+        2 => (10_000u128..20_000_000).prop_map(|micros| Money::from_decimal(micros, 6).unwrap_or(Money::ZERO)),
+    ]
+}
+
+/// A request or image fee: mostly none, else 0, $0.001 or $0.02.
+fn fee() -> impl Strategy<Value = Option<Money>> {
+    prop_oneof![
+        3 => Just(None),
+        1 => select(vec![0u128, 1, 20]).prop_map(|m| Money::from_decimal(m, 3)),
     ]
 }
 
 /// Endpoint prices; about one in eight is free (both prices zero).
 pub fn pricing() -> impl Strategy<Value = Pricing> {
-    let fee = prop_oneof![3 => Just(None), 1 => select(vec![0.0, 0.001, 0.02]).prop_map(Some)];
+    pricing_with(1)
+}
+
+/// Endpoint prices, free with weight `free_weight` against 7 for priced ones.
+fn pricing_with(free_weight: u32) -> impl Strategy<Value = Pricing> {
     prop_oneof![
-        1 => Just(Pricing::default()),
-        7 => (price(), price(), fee.clone(), fee).prop_map(|(prompt, completion, request, image)| {
+        free_weight => Just(Pricing::default()),
+        7 => (price(), price(), fee(), fee()).prop_map(|(prompt, completion, request, image)| {
             Pricing { prompt, completion, request, image }
         }),
     ]
@@ -228,7 +288,7 @@ pub fn endpoint() -> impl Strategy<Value = Endpoint> {
         0..providers.len(),
         proptest::option::of(0..suffixes.len()),
         any::<bool>(),
-        endpoint_body(shape.bands),
+        endpoint_body(shape.bands, shape.free_weight, 0),
     )
         .prop_map(move |(p, suffix, named, body)| {
             let provider = &providers[p];
@@ -237,17 +297,32 @@ pub fn endpoint() -> impl Strategy<Value = Endpoint> {
         })
 }
 
+/// A listing `status`: mostly 0, often OpenRouter's deranked -3, now and then another value
+/// (which changes nothing, SPEC section 8).
+pub fn status() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        6 => Just(0),
+        2 => Just(crate::catalog::DERANKED_STATUS),
+        1 => select(vec![-2i64, -1, 1]),
+    ]
+}
+
 /// Everything of an endpoint but its slugs, which [`with_identity`] sets.
-fn endpoint_body(bands: Bands) -> impl Strategy<Value = Endpoint> {
+fn endpoint_body(
+    bands: Bands,
+    free_weight: u32,
+    stable_weight: u32,
+) -> impl Strategy<Value = Endpoint> {
     let tokens =
         |values: Vec<u64>| prop_oneof![1 => Just(None), 2 => select(values).prop_map(Some)];
     (
         (
-            pricing(),
+            pricing_with(free_weight),
             percentiles(5.0..200.0),
             percentiles(0.05..5.0),
-            uptime(bands),
+            prop_oneof![stable_weight => Just(1.0), 2 => uptime(bands)],
             quantization(),
+            status(),
         ),
         (
             tokens(vec![4096, 8192, 32768, 131072]),
@@ -261,7 +336,7 @@ fn endpoint_body(bands: Bands) -> impl Strategy<Value = Endpoint> {
     )
         .prop_map(
             |(
-                (pricing, throughput, latency, uptime, quantization),
+                (pricing, throughput, latency, uptime, quantization, status),
                 (
                     context_length,
                     max_completion_tokens,
@@ -289,7 +364,7 @@ fn endpoint_body(bands: Bands) -> impl Strategy<Value = Endpoint> {
                 distillable,
                 quality,
                 tier: None,
-                status: 0,
+                status,
             },
         )
 }
@@ -322,6 +397,9 @@ pub fn model(id: &str, shape: &CatalogShape) -> BoxedStrategy<Model> {
     }
     let tiers = shape.tiers;
     let bands = shape.bands;
+    let repeated_tags = shape.repeated_tags;
+    let free_weight = shape.free_weight;
+    let stable_weight = shape.stable_weight;
     // A slot is (provider, suffix) with suffix 0 the default endpoint: distinct slots give
     // distinct slugs. Default and suffixed slots are drawn apart, as subsets (no rejection), so
     // that default endpoints stay common however many suffixes there are.
@@ -354,15 +432,33 @@ pub fn model(id: &str, shape: &CatalogShape) -> BoxedStrategy<Model> {
         })
         .prop_flat_map(move |(slots, named)| {
             let n = slots.len();
+            // A repeated tag: which slot is listed again, and where the copy goes.
+            let repeat = if repeated_tags && n > 0 {
+                proptest::option::weighted(
+                    0.25,
+                    (
+                        0..n,
+                        0..=n,
+                        endpoint_body(bands, free_weight, stable_weight),
+                    ),
+                )
+                .boxed()
+            } else {
+                Just(None).boxed()
+            };
             (
                 Just(slots).prop_shuffle(),
-                vec(endpoint_body(bands), n),
+                vec(endpoint_body(bands, free_weight, stable_weight), n),
                 Just(named),
+                repeat,
             )
         })
-        .prop_map(move |(slots, bodies, named)| Model {
-            id: id.clone(),
-            endpoints: slots
+        .prop_map(move |(mut slots, mut bodies, named, repeat)| {
+            if let Some((of, at, body)) = repeat {
+                slots.insert(at, slots[of]);
+                bodies.insert(at, body);
+            }
+            let mut endpoints: Vec<Endpoint> = slots
                 .into_iter()
                 .zip(bodies)
                 .map(|((p, s), body)| {
@@ -377,7 +473,12 @@ pub fn model(id: &str, shape: &CatalogShape) -> BoxedStrategy<Model> {
                     }
                     ep
                 })
-                .collect(),
+                .collect();
+            crate::catalog::assign_keys(&mut endpoints);
+            Model {
+                id: id.clone(),
+                endpoints,
+            }
         })
         .boxed()
 }
@@ -406,6 +507,9 @@ pub fn slug(catalog: &Catalog) -> BoxedStrategy<String> {
     let mut names: Vec<String> = Vec::new();
     for ep in catalog.models.iter().flat_map(|m| &m.endpoints) {
         names.push(ep.tag.clone());
+        if ep.key != ep.tag {
+            names.push(ep.key.clone());
+        }
         names.push(ep.provider.clone());
         names.extend(ep.provider_name.clone());
     }
@@ -448,7 +552,6 @@ pub fn sort() -> impl Strategy<Value = Sort> {
 /// `max_price` ceilings, each set or not.
 pub fn max_price() -> impl Strategy<Value = MaxPrice> {
     let ceiling = || prop_oneof![2 => Just(None), 1 => price().prop_map(Some)];
-    let fee = || prop_oneof![3 => Just(None), 1 => select(vec![0.0, 0.001, 0.02]).prop_map(Some)];
     (ceiling(), ceiling(), fee(), fee(), fee()).prop_map(
         |(prompt, completion, request, image, audio)| MaxPrice {
             prompt,
@@ -853,7 +956,8 @@ fn render(request: &Request, choices: &[u8]) -> Value {
         ("audio", p.max_price.audio),
     ] {
         if let Some(v) = v {
-            // Rust prints the shortest decimal that reads back as the same f64.
+            // The exact decimal as a string, or a number (a `Value` holds it as the nearest
+            // f64, whose shortest decimal is the price again for every price drawn here).
             let value = if next() == 0 {
                 json!(v.to_string())
             } else {

@@ -10,7 +10,9 @@ use rand::rngs::Xoshiro256PlusPlus;
 use routesim::{Partition, ServiceTier, SortBy};
 
 use routesim::strategies;
-use routesim::{Account, Catalog, DataCollection, Error, Options, Reason, Request, Router, Tier};
+use routesim::{
+    Account, Catalog, DataCollection, Endpoint, Error, Options, Reason, Request, Router, Tier,
+};
 
 const PROVIDERS: [&str; 5] = ["alpha", "beta", "gamma", "delta", "eps"];
 
@@ -136,13 +138,14 @@ fn account() -> impl Strategy<Value = Account> {
 }
 
 /// Whether the request's `order` or `only` names this exact tag.
-fn named(request: &Request, tag: &str) -> bool {
+fn named(request: &Request, ep: &Endpoint) -> bool {
     let p = &request.provider;
+    // Its tag, or its key where a listing repeats the tag (SPEC section 8).
     p.order
         .iter()
         .chain(&p.only)
         .flatten()
-        .any(|s| s.eq_ignore_ascii_case(tag))
+        .any(|s| s.eq_ignore_ascii_case(&ep.tag) || s.eq_ignore_ascii_case(&ep.key))
 }
 
 /// Whether the request asks for a tier whatever the tags: `service_tier`, or the variant on
@@ -162,8 +165,8 @@ fn asked(request: &Request, tier: Tier) -> bool {
 }
 
 /// Whether something in the request admits a tier endpoint with this tag and tier.
-fn admitted(request: &Request, tag: &str, tier: Tier) -> bool {
-    named(request, tag) || asked(request, tier)
+fn admitted(request: &Request, ep: &Endpoint, tier: Tier) -> bool {
+    named(request, ep) || asked(request, tier)
 }
 
 /// The configuration `proptest!` would use here: cases from PROPTEST_CASES (the default config
@@ -310,7 +313,7 @@ fn check_account_lists_bind(
         let ep = c.models[0]
             .endpoints
             .iter()
-            .find(|e| e.tag == x.endpoint)
+            .find(|e| e.key == x.endpoint)
             .expect("from the catalog");
         prop_assert!(
             !a.ignore
@@ -429,7 +432,7 @@ fn check_byok_first(
     }
     for x in plan.attempts.iter().filter(|x| x.byok) {
         let model = c.model(&x.model).expect("attempts name catalog models");
-        let ep = model.endpoints.iter().find(|e| e.tag == x.endpoint);
+        let ep = model.endpoints.iter().find(|e| e.key == x.endpoint);
         let ep = ep.expect("attempts name catalog endpoints");
         prop_assert!(
             a.byok.iter().any(|s| ep.matches(s)),
@@ -469,11 +472,11 @@ fn check_tier_admission(
     let flex = r.service_tier == Some(ServiceTier::Flex);
     for x in &plan.attempts {
         let model = c.model(&x.model).expect("attempts name catalog models");
-        let ep = model.endpoints.iter().find(|e| e.tag == x.endpoint);
+        let ep = model.endpoints.iter().find(|e| e.key == x.endpoint);
         let ep = ep.expect("attempts name catalog endpoints");
         if let Some(tier) = ep.tier {
             prop_assert!(
-                admitted(r, &ep.tag, tier),
+                admitted(r, ep, tier),
                 "{} ({tier:?}) was not admitted",
                 ep.tag
             );
@@ -482,7 +485,7 @@ fn check_tier_admission(
         // endpoints that `order` or `only` names by their exact tag).
         if flex && model.endpoints.iter().any(|e| e.tier == Some(Tier::Flex)) {
             prop_assert!(
-                ep.tier == Some(Tier::Flex) || (ep.tier.is_some() && named(r, &ep.tag)),
+                ep.tier == Some(Tier::Flex) || (ep.tier.is_some() && named(r, ep)),
                 "{} is tried under flex",
                 ep.tag
             );
@@ -495,11 +498,14 @@ fn check_tier_admission(
                 prop_assert!(flex, "{} left out of the default tier", x.endpoint);
             }
             Reason::Tier { tier: Some(tier) } => {
+                let model = c.model(&x.model).expect("exclusions name catalog models");
+                let ep = model.endpoints.iter().find(|e| e.key == x.endpoint);
+                let ep = ep.expect("exclusions name catalog endpoints");
                 // service_tier: flex keeps out priority endpoints even when a variant asks.
                 let kept = if flex && tier == Tier::Priority {
-                    !named(r, &x.endpoint)
+                    !named(r, ep)
                 } else {
-                    !admitted(r, &x.endpoint, tier)
+                    !admitted(r, ep, tier)
                 };
                 prop_assert!(kept, "{} ({tier:?}) was admitted but left out", x.endpoint);
             }

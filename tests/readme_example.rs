@@ -1,7 +1,7 @@
 use proptest::prelude::*;
 use rand::SeedableRng;
 use routesim::strategies::{self, CatalogShape};
-use routesim::{Catalog, DataCollection, Endpoint, Options, Request};
+use routesim::{Catalog, DataCollection, Endpoint, Money, Options, Request};
 
 /// The request our service sends: cheapest first, nothing that trains on prompts, no prompt
 /// price above $2 per million tokens, never Novita.
@@ -29,7 +29,7 @@ fn endpoint<'c>(catalog: &'c Catalog, model: &str, tag: &str) -> &'c Endpoint {
     model
         .endpoints
         .iter()
-        .find(|e| e.tag == tag)
+        .find(|e| e.key == tag)
         .expect("and their endpoints")
 }
 
@@ -45,9 +45,9 @@ proptest! {
                     let ep = endpoint(&catalog, &a.model, &a.endpoint);
                     prop_assert_ne!(&ep.provider, "novita");
                     prop_assert_eq!(ep.data_collection, DataCollection::Deny);
-                    prop_assert!(ep.pricing.prompt <= 2.0);
+                    prop_assert!(ep.pricing.prompt <= Money::from_decimal(2, 0).unwrap());
                 }
-                let prices: Vec<f64> = plan.attempts.iter().map(|a| a.price).collect();
+                let prices: Vec<Money> = plan.attempts.iter().map(|a| a.price).collect();
                 prop_assert!(prices.is_sorted(), "cheapest first: {:?}", prices);
             }
             Err(err) => prop_assert_eq!(err.exit_code(), 3, "{}", err),

@@ -9,6 +9,8 @@
 //! - `groups`: the plan is these sets one after the other, each in any order
 //! - `count`: number of attempts; `first_in`: the set the first attempt is drawn from
 //! - `price`: endpoint -> the price the plan reports
+//! - `exact_price`, `cost`: endpoint -> the decimal text the JSON spells for its price / cost;
+//!   `expected_first_cost`: the plan's, as text (SPEC section 8: money printed exactly)
 //! - `excluded`: endpoint -> reason code, for every excluded endpoint
 //! - `warnings`: substrings that some warning must contain; `no_warnings: true`
 //! - `seen_first`: endpoints each first for at least one seed
@@ -21,6 +23,7 @@
 
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
@@ -77,6 +80,9 @@ struct Expect {
     count: Option<usize>,
     first_in: Option<BTreeSet<String>>,
     price: Option<BTreeMap<String, f64>>,
+    exact_price: Option<BTreeMap<String, String>>,
+    cost: Option<BTreeMap<String, String>>,
+    expected_first_cost: Option<String>,
     excluded: Option<BTreeMap<String, String>>,
     #[serde(default)]
     warnings: Vec<String>,
@@ -90,6 +96,19 @@ struct Expect {
     relaxations: Option<BTreeMap<String, Vec<String>>>,
     #[serde(default)]
     stderr: Vec<String>,
+}
+
+/// A plan's money fields as the JSON text spells them.
+#[derive(Deserialize)]
+struct RawPlan {
+    attempts: Vec<RawAttempt>,
+    expected_first_cost: Box<RawValue>,
+}
+
+#[derive(Deserialize)]
+struct RawAttempt {
+    price: Box<RawValue>,
+    cost: Box<RawValue>,
 }
 
 struct Run {
@@ -312,6 +331,42 @@ fn check(name: &str, s: &Scenario) -> Vec<String> {
                     if (p - expected).abs() > 1e-12 {
                         fail(seed, format!("price of {n} is {p}, expected {expected}"));
                     }
+                }
+            }
+        }
+        if e.exact_price.is_some() || e.cost.is_some() || e.expected_first_cost.is_some() {
+            let raw: RawPlan = serde_json::from_str(&r.stdout)
+                .unwrap_or_else(|err| panic!("{name}: money fields: {err}"));
+            let texts = |pick: fn(&RawAttempt) -> &RawValue| -> BTreeMap<String, String> {
+                got.iter()
+                    .zip(&raw.attempts)
+                    .map(|(n, a)| (n.clone(), pick(a).get().to_string()))
+                    .collect()
+            };
+            let prices = texts(|a| &a.price);
+            let costs = texts(|a| &a.cost);
+            for (want, got, what) in [
+                (&e.exact_price, &prices, "price"),
+                (&e.cost, &costs, "cost"),
+            ] {
+                for (n, text) in want.iter().flatten() {
+                    if got.get(n) != Some(text) {
+                        fail(
+                            seed,
+                            format!("{what} of {n} is {:?}, expected {text}", got.get(n)),
+                        );
+                    }
+                }
+            }
+            if let Some(want) = &e.expected_first_cost {
+                if raw.expected_first_cost.get() != want {
+                    fail(
+                        seed,
+                        format!(
+                            "expected_first_cost {}, expected {want}",
+                            raw.expected_first_cost.get()
+                        ),
+                    );
                 }
             }
         }

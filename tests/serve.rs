@@ -74,10 +74,13 @@ fn a_served_request_answers_openrouters_body_headers_and_cost() {
     let completion = reply_text.chars().count().div_ceil(4) as u64;
     assert_eq!(usage["completion_tokens"], completion);
     assert_eq!(usage["total_tokens"], 2 + completion);
-    let cost = (2.0 * ep.pricing.prompt + completion as f64 * ep.pricing.completion) / 1e6
-        + ep.pricing.request.unwrap_or(0.0);
-    let billed = usage["cost"].as_f64().unwrap();
-    assert!((billed - cost).abs() <= 1e-15, "{billed} vs {cost}");
+    // Exact (SPEC 8): the body spells the decimal the prices give, digit for digit.
+    let cost = ep.pricing.cost(2, completion).expect("a cost").to_string();
+    assert!(
+        reply.body.contains(&format!("\"cost\":{cost},")),
+        "usage.cost is exactly {cost}: {}",
+        reply.body
+    );
     assert_eq!(usage["is_byok"], false);
     assert!(
         usage.get("cost_details").is_none(),

@@ -125,11 +125,16 @@ fn abc_example_served_shares_match_the_inverse_square_closed_form() {
     );
     // Cost at the default 1000 prompt + 500 completion tokens: A $0.5 + $0.5 per million
     // tokens -> 0.00075, C -> 0.00225. The mean is A's share times A's cost plus C's.
-    let (cost_a, cost_c) = (1500.0 * 0.5 / 1e6, 1500.0 * 1.5 / 1e6);
-    let sampled =
-        f(&served(&json, "a")["share"]) * cost_a + f(&served(&json, "c")["share"]) * cost_c;
-    assert!(
-        (f(&json["mean_cost"]) - sampled).abs() < 1e-15,
+    // In exact decimals: (count_a x 0.00075 + count_c x 0.00225) / 200000, rounded to 12
+    // significant digits.
+    let count = |ep: &str| (f(&served(&json, ep)["share"]) * 200_000.0).round() as u128;
+    let total = count("a") * 75 + count("c") * 225; // in 10^-5 USD
+    let mean = routesim::Money::from_decimal(total * 5, 11) // / 200000 = x 5 x 10^-6
+        .unwrap()
+        .round_significant(12);
+    assert_eq!(
+        json["mean_cost"].to_string(),
+        serde_json::Value::from(mean.to_f64()).to_string(),
         "mean cost follows the served shares"
     );
     assert_eq!(
@@ -312,7 +317,8 @@ fn uptime_zero_everywhere_always_fails() {
             "{request}: every planned attempt is made"
         );
         assert_eq!(
-            sim.mean_cost, 0.0,
+            sim.mean_cost,
+            routesim::Money::ZERO,
             "{request}: failed requests cost nothing"
         );
         assert!(
@@ -405,21 +411,82 @@ fn usage_estimate_sets_the_cost() {
         1000,
         1,
     );
-    let cost = 3000.0 * 2.0 / 1e6 + 100.0 * 10.0 / 1e6 + 0.001;
-    assert!(
-        (sim.mean_cost - cost).abs() < 1e-15,
-        "one always-up endpoint: every request costs {cost}"
+    assert_eq!(
+        sim.mean_cost.to_string(),
+        "0.008",
+        "one always-up endpoint: every request costs 3000 x 2 / 10^6 + 100 x 10 / 10^6 + 0.001"
     );
     assert!(
         sim.notes.iter().all(|n| !n.contains("usage_estimate")),
         "no default usage note"
     );
     let default = run(catalog, r#"{"model": "m"}"#, 1000, 1);
-    let cost = 1000.0 * 2.0 / 1e6 + 500.0 * 10.0 / 1e6 + 0.001;
-    assert!(
-        (default.mean_cost - cost).abs() < 1e-15,
-        "default usage: 1000 + 500 tokens"
+    assert_eq!(
+        default.mean_cost.to_string(),
+        "0.008",
+        "default usage: 1000 x 2 / 10^6 + 500 x 10 / 10^6 + 0.001"
     );
+}
+
+/// SPEC 8: costs are exact decimals, printed as such (`0.00263326775`, not the
+/// `0.0026332677500000004` that binary floating point makes of the same sum).
+#[test]
+fn costs_print_as_the_exact_decimal() {
+    let dir = std::env::temp_dir().join(format!("routesim-exact-cost-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let catalog = dir.join("catalog.yaml");
+    std::fs::write(
+        &catalog,
+        "models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1.23456775, completion: 2.7974 } }\n",
+    )
+    .unwrap();
+    let request = dir.join("request.json");
+    std::fs::write(&request, r#"{"model": "m"}"#).unwrap();
+    let (catalog, request) = (catalog.to_str().unwrap(), request.to_str().unwrap());
+    let (code, stdout, stderr) = cli(&[
+        "simulate",
+        "--catalog",
+        catalog,
+        "--request",
+        request,
+        "--json",
+        "--requests",
+        "1000",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("\"mean_cost\": 0.00263326775\n")
+            || stdout.contains("\"mean_cost\": 0.00263326775,"),
+        "1000 x 1.23456775 / 10^6 + 500 x 2.7974 / 10^6 exactly: {stdout}"
+    );
+    let (code, stdout, stderr) = cli(&[
+        "route",
+        "--catalog",
+        catalog,
+        "--request",
+        request,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("\"cost\": 0.00263326775"), "{stdout}");
+    assert!(
+        stdout.contains("\"expected_first_cost\": 0.00263326775"),
+        "{stdout}"
+    );
+    let (_, table, _) = cli(&[
+        "simulate",
+        "--catalog",
+        catalog,
+        "--request",
+        request,
+        "--requests",
+        "1000",
+    ]);
+    assert!(
+        table.contains("0.00263326775"),
+        "the table prints the exact mean too: {table}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

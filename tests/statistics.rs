@@ -155,7 +155,11 @@ fn check(name: &str, yaml: &str, seed: u64, n: u64) {
         .iter()
         .map(|e| Row {
             tag: e.tag.clone(),
-            price: e.pricing.prompt + e.pricing.completion,
+            price: e
+                .pricing
+                .prompt
+                .saturating_add(e.pricing.completion)
+                .to_f64(),
             uptime: e.uptime,
         })
         .collect();

@@ -11,6 +11,7 @@ mod params;
 pub use params::{PARAMETERS, Parameters};
 
 use crate::error::Error;
+use crate::money::{self, Money};
 use crate::parse;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -138,17 +139,37 @@ pub(crate) fn assign_keys(endpoints: &mut [Endpoint]) {
     }
 }
 
-/// Endpoint prices.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+/// Endpoint prices, exact (SPEC section 8: read as the decimal the file spells).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Pricing {
     /// USD per million prompt tokens.
-    pub prompt: f64,
+    pub prompt: Money,
     /// USD per million completion tokens.
-    pub completion: f64,
+    pub completion: Money,
     /// USD per request, if charged.
-    pub request: Option<f64>,
+    pub request: Option<Money>,
     /// USD per image, if charged.
-    pub image: Option<f64>,
+    pub image: Option<Money>,
+}
+
+impl Pricing {
+    /// What one request costs at these prices, exactly: `prompt_tokens x prompt +
+    /// completion_tokens x completion` (prices per million tokens) plus the request fee.
+    /// `None` only when the cost would pass about 3.4 x 10^14 USD, which token counts up to
+    /// [`MAX_USAGE_TOKENS`](crate::MAX_USAGE_TOKENS) at catalog prices never reach.
+    ///
+    /// ```
+    /// let catalog = routesim::Catalog::parse(r#"{"data": {"id": "z-ai/glm-5.2", "endpoints": [
+    ///     {"tag": "morph", "pricing": {"prompt": "0.0000011", "completion": "0.0000041", "request": "0.0001"}}]}}"#).unwrap();
+    /// let pricing = catalog.models[0].endpoints[0].pricing;
+    /// assert_eq!(pricing.cost(1000, 500).unwrap().to_string(), "0.00325");
+    /// ```
+    pub fn cost(&self, prompt_tokens: u64, completion_tokens: u64) -> Option<Money> {
+        self.prompt
+            .per_million(prompt_tokens)?
+            .checked_add(self.completion.per_million(completion_tokens)?)?
+            .checked_add(self.request.unwrap_or(Money::ZERO))
+    }
 }
 
 /// A metric as percentiles; a plain number in a file means p50 only.
@@ -687,6 +708,38 @@ impl<'de> Deserialize<'de> for Document {
     }
 }
 
+/// A price in routesim's own files, in USD per million tokens, read as the decimal it spells:
+/// at most 18 decimal places, so that one token's share is exact (see `money.rs`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PerMillionText(pub Money);
+
+impl<'de> Deserialize<'de> for PerMillionText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        money::deserialize_literal(
+            deserializer,
+            "a non-negative decimal price",
+            |text, shown| Money::parse_scaled(text, 0, 18, shown),
+        )
+        .map(PerMillionText)
+    }
+}
+
+/// A price per unit (a request, an image) in USD, read as the decimal it spells (at most 24
+/// decimal places).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PerUnitText(pub Money);
+
+impl<'de> Deserialize<'de> for PerUnitText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        money::deserialize_literal(
+            deserializer,
+            "a non-negative decimal price",
+            |text, shown| Money::parse_scaled(text, 0, 24, shown),
+        )
+        .map(PerUnitText)
+    }
+}
+
 /// A non-negative finite number, checked while parsing so the error carries its path and line.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct NonNegative(pub f64);
@@ -773,7 +826,8 @@ mod tests {
             "tags kept"
         );
         assert_eq!(
-            eps[2].pricing.prompt, 0.39,
+            eps[2].pricing.prompt.to_string(),
+            "0.39",
             "both endpoints keep their own prices"
         );
         let statuses: Vec<i64> = eps.iter().map(|e| e.status).collect();
@@ -930,7 +984,11 @@ mod tests {
             (ep.provider.as_str(), ep.tag.as_str()),
             ("deepinfra", "deepinfra/fp8")
         );
-        assert_eq!((ep.pricing.prompt, ep.pricing.completion), (0.2, 0.6));
+        let prices = (
+            ep.pricing.prompt.to_string(),
+            ep.pricing.completion.to_string(),
+        );
+        assert_eq!(prices, ("0.2".to_string(), "0.6".to_string()));
         assert_eq!(ep.uptime, 0.9);
         assert_eq!(ep.latency.and_then(|l| l.p50), Some(0.5));
         assert_eq!(ep.quantization, Quantization::Unknown);

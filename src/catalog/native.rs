@@ -1,6 +1,7 @@
 //! Raw serde mirror of routesim's native YAML catalog: shapes only, no logic beyond defaults.
 
-use super::{Catalog, DataCollection, Endpoint, Fraction, Model, NonNegative, Parameters};
+use super::{Catalog, DataCollection, Endpoint, Fraction, Model, Parameters};
+use super::{PerMillionText, PerUnitText};
 use super::{Percentiles, Pricing, Quantization, Tier};
 use crate::parse;
 use serde::Deserialize;
@@ -47,10 +48,10 @@ parse::map_only!(
 #[serde(deny_unknown_fields)]
 #[serde(remote = "Self")]
 struct RawPricing {
-    prompt: NonNegative,
-    completion: NonNegative,
-    request: Option<NonNegative>,
-    image: Option<NonNegative>,
+    prompt: PerMillionText,
+    completion: PerMillionText,
+    request: Option<PerUnitText>,
+    image: Option<PerUnitText>,
 }
 
 parse::map_only!(RawPricing, "a map with `prompt` and `completion` prices");

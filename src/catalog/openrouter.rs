@@ -5,10 +5,10 @@
 use super::{
     Catalog, Endpoint, Model, NonNegative, Parameters, Percentiles, Pricing, Quantization, Tier,
 };
+use crate::money::{self, Money};
 use crate::parse;
 use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
-use std::fmt;
+use serde::de::Deserializer;
 
 #[derive(Deserialize)]
 #[serde(remote = "Self")]
@@ -158,91 +158,79 @@ impl<'de> Deserialize<'de> for Percent {
     }
 }
 
-/// A per-token price (decimal string or number) converted to USD per million tokens.
-struct PerMillion(f64);
-/// A per-unit price (decimal string or number), kept as is.
-struct PerUnit(f64);
+/// A per-token price (decimal string or number) converted to USD per million tokens exactly,
+/// by moving the decimal point in the text: `"0.000005500000000000001"` is 5.500000000000001.
+/// At most 24 decimal places per token (18 per million).
+struct PerMillion(Money);
+/// A per-unit price (decimal string or number), kept as is (at most 24 decimal places).
+struct PerUnit(Money);
 
 impl<'de> Deserialize<'de> for PerMillion {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer
-            .deserialize_any(PriceVisitor(6))
-            .map(PerMillion)
+        money::deserialize_literal(deserializer, EXPECTING, |text, shown| {
+            Money::parse_scaled(text, 6, 18, shown)
+        })
+        .map(PerMillion)
     }
 }
 
 impl<'de> Deserialize<'de> for PerUnit {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(PriceVisitor(0)).map(PerUnit)
+        money::deserialize_literal(deserializer, EXPECTING, |text, shown| {
+            Money::parse_scaled(text, 0, 24, shown)
+        })
+        .map(PerUnit)
     }
 }
 
-/// Reads a price and scales it by `10^self.0`.
-struct PriceVisitor(i32);
-
-impl<'de> Visitor<'de> for PriceVisitor {
-    type Value = f64;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a non-negative decimal string or number")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
-        let scaled = shift_decimal(v, self.0).ok_or_else(|| {
-            E::custom(format_args!(
-                "expected a non-negative decimal string, found {v:?}"
-            ))
-        })?;
-        self.visit_f64(scaled).map(|_| scaled)
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
-        let scaled = v * 10f64.powi(self.0);
-        if scaled.is_finite() && scaled >= 0.0 {
-            Ok(scaled)
-        } else {
-            Err(E::custom(format_args!(
-                "expected a non-negative finite price, found {v}"
-            )))
-        }
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
-        self.visit_f64(v as f64)
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
-        self.visit_f64(v as f64)
-    }
-}
-
-/// Parses a decimal string multiplied by `10^shift`, moving the decimal point in the text so
-/// that "0.00000020" becomes exactly 0.2 rather than 0.19999999999999998.
-pub(crate) fn shift_decimal(text: &str, shift: i32) -> Option<f64> {
-    let t = text.trim();
-    let value: f64 = t.parse().ok()?;
-    if !value.is_finite() || shift == 0 || t.contains(['e', 'E']) {
-        return Some(value * 10f64.powi(shift));
-    }
-    let (sign, digits) = match t.strip_prefix('-') {
-        Some(rest) => ("-", rest),
-        None => ("", t.strip_prefix('+').unwrap_or(t)),
-    };
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    let shift = shift as usize;
-    let mut frac_padded = frac.to_string();
-    while frac_padded.len() < shift {
-        frac_padded.push('0');
-    }
-    let (moved, rest) = frac_padded.split_at(shift);
-    format!("{sign}{int}{moved}.{rest}0").parse().ok()
-}
+const EXPECTING: &str = "a non-negative decimal string or number";
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::Catalog;
+
+    fn prices(pricing: &str) -> Result<Vec<String>, String> {
+        let json = format!(
+            r#"{{"data": {{"id": "x/m", "endpoints": [{{"tag": "a", "pricing": {pricing}}}]}}}}"#
+        );
+        let c = Catalog::parse(&json).map_err(|e| e.to_string())?;
+        let p = c.models[0].endpoints[0].pricing;
+        Ok([Some(p.prompt), Some(p.completion), p.request, p.image]
+            .iter()
+            .flatten()
+            .map(|m| m.to_string())
+            .collect())
+    }
 
     #[test]
-    fn per_token_strings_convert_to_exact_per_million_prices() {
-        assert_eq!(shift_decimal("0.00000020", 6), Some(0.2));
-        assert_eq!(shift_decimal("0.0000025", 6), Some(2.5));
-        assert_eq!(shift_decimal("0", 6), Some(0.0));
-        assert_eq!(shift_decimal("2e-7", 6), Some(2e-7 * 1e6));
-        assert_eq!(shift_decimal("abc", 6), None);
+    fn per_token_strings_and_numbers_convert_to_exact_per_million_prices() {
+        let got = prices(
+            r#"{"prompt": "0.00000020", "completion": "0.000005500000000000001", "request": "0.0001", "image": 0.01}"#,
+        );
+        assert_eq!(got.unwrap(), ["0.2", "5.500000000000001", "0.0001", "0.01"]);
+        let got = prices(r#"{"prompt": 2e-7, "completion": 0.000005500000000000001}"#);
+        assert_eq!(
+            got.unwrap(),
+            ["0.2", "5.500000000000001"],
+            "JSON numbers are read as the text they spell, not the nearest f64"
+        );
+    }
+
+    #[test]
+    fn bad_prices_name_the_field() {
+        let e = prices(r#"{"prompt": "abc", "completion": "0"}"#).unwrap_err();
+        assert!(e.contains("pricing.prompt") && e.contains("\"abc\""), "{e}");
+        let e = prices(r#"{"prompt": "0", "completion": -0.000001}"#).unwrap_err();
+        assert!(
+            e.contains("pricing.completion") && e.contains("non-negative"),
+            "{e}"
+        );
+        let e = prices(r#"{"prompt": "0", "completion": [1]}"#).unwrap_err();
+        assert!(
+            e.contains("pricing.completion") && e.contains("sequence"),
+            "{e}"
+        );
+        let e = prices(r#"{"prompt": "0.0000000000000000000000001", "completion": "0"}"#);
+        assert!(e.unwrap_err().contains("decimal places"));
     }
 }

@@ -10,6 +10,7 @@ mod sort;
 mod weighted;
 
 use crate::catalog::{Endpoint, Percentiles, Tier};
+use crate::money::Money;
 use crate::request::SortBy;
 pub(crate) use weighted::{Scratch, WeightedRun};
 
@@ -111,7 +112,22 @@ impl TargetId {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Candidate<'a> {
     pub ep: &'a Endpoint,
-    pub price: f64,
+    /// The exact price that sorts (SPEC section 8: ties are exact); the weights of the draw
+    /// use its nearest `f64` ([`Candidate::weight_price`]).
+    pub price: Money,
+}
+
+impl<'a> Candidate<'a> {
+    /// A candidate at this exact price.
+    pub(crate) fn new(ep: &'a Endpoint, price: Money) -> Candidate<'a> {
+        Candidate { ep, price }
+    }
+
+    /// The price as the nearest `f64`, for the draw's `1 / price^2` weights: converted only for
+    /// endpoints in a weighted run, once each when the run is built.
+    pub(crate) fn weight_price(&self) -> f64 {
+        self.price.to_f64()
+    }
 }
 
 /// A run of the plan.
@@ -216,7 +232,7 @@ impl BaseOrder<'_> {
         // takes 13,300 instructions this way against 15,900 filtering the ids once per bucket.
         let bucket = |id: TargetId| {
             let c = &cands[id.index()];
-            let priced = usize::from(c.price != 0.0);
+            let priced = usize::from(!c.price.is_zero());
             match self.bands.band(c.ep) {
                 Band::Stable => priced,
                 Band::Degraded => 2 + priced,
@@ -238,7 +254,7 @@ impl BaseOrder<'_> {
             degraded_priced,
             mut down,
         ] = buckets;
-        let price = |id: TargetId| cands[id.index()].price;
+        let price = |id: TargetId| cands[id.index()].weight_price();
         for (free, mut priced) in [
             (stable_free, stable_priced),
             (degraded_free, degraded_priced),
@@ -315,10 +331,7 @@ mod tests {
         let cands: Vec<Candidate> = c.models[0]
             .endpoints
             .iter()
-            .map(|ep| Candidate {
-                ep,
-                price: ep.pricing.prompt + ep.pricing.completion,
-            })
+            .map(|ep| Candidate::new(ep, ep.pricing.prompt.saturating_add(ep.pricing.completion)))
             .collect();
         let ids: Vec<TargetId> = (0..cands.len()).map(TargetId::new).collect();
         let mut out = Vec::new();

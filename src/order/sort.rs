@@ -6,11 +6,9 @@ use crate::catalog::Percentiles;
 use crate::request::SortBy;
 use std::cmp::Ordering;
 
-/// Cheapest first, ties by key (unique within a model, unlike a listing's tags).
+/// Cheapest first, compared exactly (SPEC section 8), ties by key (unique within a model, unlike a listing's tags).
 pub(super) fn by_price(a: &Candidate, b: &Candidate) -> Ordering {
-    a.price
-        .total_cmp(&b.price)
-        .then_with(|| a.ep.key.cmp(&b.ep.key))
+    a.price.cmp(&b.price).then_with(|| a.ep.key.cmp(&b.ep.key))
 }
 
 /// Strict sort order: by the key (missing metrics last), then price, then slug.

@@ -228,16 +228,17 @@ fn block(n: usize) -> Option<usize> {
 /// documented example gives exactly 0.9), or, when prices span more than 150 orders of
 /// magnitude, relative to the cheapest, `(min_price / price)^2` in `(0, 1]`.
 fn weights<T: Copy>(priced: &[T], price: impl Fn(T) -> f64) -> Vec<f64> {
-    let prices = || priced.iter().map(|&id| price(id));
-    let min = prices().fold(f64::INFINITY, f64::min);
-    let max = prices().fold(0.0, f64::max);
-    let scale = if max / min <= 1e150 { max } else { min };
-    // Room for the block's padding up front, so that `Weights::new` never reallocates.
+    // Room for the block's padding up front, so that `Weights::new` never reallocates. Each
+    // price is asked for once (it may be converted from an exact amount).
     let mut out = Vec::with_capacity(block(priced.len()).unwrap_or(priced.len()));
-    out.extend(prices().map(|p| {
-        let r = scale / p;
-        r * r
-    }));
+    out.extend(priced.iter().map(|&id| price(id)));
+    let min = out.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = out.iter().copied().fold(0.0, f64::max);
+    let scale = if max / min <= 1e150 { max } else { min };
+    for p in &mut out {
+        let r = scale / *p;
+        *p = r * r;
+    }
     out
 }
 

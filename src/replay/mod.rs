@@ -362,11 +362,11 @@ fn describe(router: &Router, out: &mut String) {
         let t = router.target(*id);
         let _ = write!(
             out,
-            "{}/{}:{}:{:x}:{:x},",
+            "{}/{}:{}:{}:{:x},",
             t.model,
             t.endpoint,
             t.byok,
-            t.price.to_bits(),
+            t.price,
             t.uptime.to_bits()
         );
     };

@@ -174,7 +174,7 @@ fn first_pick(router: &Router, run: &Run, alpha: f64) -> Vec<(usize, f64)> {
 fn weights(router: &Router, ids: &[usize], alpha: f64) -> Vec<f64> {
     let logs: Vec<f64> = ids
         .iter()
-        .map(|&id| -alpha * router.targets()[id].price.ln())
+        .map(|&id| -alpha * router.targets()[id].price.to_f64().ln())
         .collect();
     let top = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     logs.iter().map(|l| (l - top).exp()).collect()

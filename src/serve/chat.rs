@@ -5,6 +5,7 @@
 use super::Shared;
 use crate::catalog::Pricing;
 use crate::error::{Error, ErrorKind};
+use crate::money::Money;
 use crate::request::{Request, UsageEstimate};
 use crate::router::{Router, Target};
 use rand::SeedableRng;
@@ -55,9 +56,9 @@ pub(crate) struct Served {
     pub(crate) prompt_tokens: u64,
     pub(crate) completion_tokens: u64,
     /// What the account pays: 0 on its own key.
-    pub(crate) cost: f64,
+    pub(crate) cost: Money,
     /// What the provider charges, prompt and completion parts (for BYOK `cost_details`).
-    pub(crate) upstream: (f64, f64, f64),
+    pub(crate) upstream: (Money, Money, Money),
     pub(crate) byok: bool,
     /// p50 throughput in tokens per second, when known.
     pub(crate) throughput: Option<f64>,
@@ -125,7 +126,7 @@ impl Exchange {
             .map(|s| s.model.as_str())
             .or(self.requested.as_deref())
             .unwrap_or_default();
-        let cost = served.map_or(0.0, |s| s.cost);
+        let cost = served.map_or(Money::ZERO, |s| s.cost);
         let tokens = |f: fn(&Served) -> u64| served.map(f);
         Generation {
             id: &self.id,
@@ -231,10 +232,10 @@ struct Generation<'a> {
     native_tokens_cached: Option<u64>,
     native_tokens_reasoning: Option<u64>,
     native_tokens_completion_images: (),
-    total_cost: f64,
-    usage: f64,
+    total_cost: Money,
+    usage: Money,
     is_byok: bool,
-    upstream_inference_cost: Option<f64>,
+    upstream_inference_cost: Option<Money>,
     latency: Option<f64>,
     generation_time: Option<f64>,
     moderation_latency: (),
@@ -298,7 +299,7 @@ pub(crate) fn cost(
     pricing: &Pricing,
     prompt_tokens: u64,
     completion_tokens: u64,
-) -> (f64, f64, f64) {
+) -> (Money, Money, Money) {
     let total = UsageEstimate::new(prompt_tokens, completion_tokens).cost(pricing);
     let prompt = UsageEstimate::new(prompt_tokens, 0).cost(&Pricing {
         request: None,
@@ -514,7 +515,7 @@ fn serve(
         reply,
         prompt_tokens,
         completion_tokens,
-        cost: if target.byok { 0.0 } else { upstream.0 },
+        cost: if target.byok { Money::ZERO } else { upstream.0 },
         upstream,
         byok: target.byok,
         throughput: target.source().throughput.and_then(|t| t.p50),
@@ -585,7 +586,7 @@ struct Usage {
     prompt_tokens: u64,
     completion_tokens: u64,
     total_tokens: u64,
-    cost: f64,
+    cost: Money,
     is_byok: bool,
     prompt_tokens_details: CachedTokens,
     completion_tokens_details: ReasoningTokens,
@@ -605,9 +606,9 @@ struct ReasoningTokens {
 
 #[derive(Serialize)]
 struct CostDetails {
-    upstream_inference_cost: f64,
-    upstream_inference_prompt_cost: f64,
-    upstream_inference_completions_cost: f64,
+    upstream_inference_cost: Money,
+    upstream_inference_prompt_cost: Money,
+    upstream_inference_completions_cost: Money,
 }
 
 fn usage(s: &Served) -> Usage {
@@ -763,16 +764,32 @@ mod tests {
         assert_eq!(prompt_chars(&body), 6);
     }
 
+    fn money(text: &str) -> Money {
+        text.parse().expect("a decimal")
+    }
+
     #[test]
     fn cost_is_tokens_at_per_million_prices_plus_the_request_fee() {
         let pricing = Pricing {
-            prompt: 2.0,
-            completion: 4.0,
-            request: Some(0.5),
+            prompt: money("2"),
+            completion: money("4.1"),
+            request: Some(money("0.5")),
             image: None,
         };
         let (total, prompt, completion) = cost(&pricing, 1_000_000, 500_000);
-        assert_eq!((prompt, completion), (2.0, 2.0));
-        assert_eq!(total, 4.5);
+        assert_eq!((prompt, completion), (money("2"), money("2.05")));
+        assert_eq!(total, money("4.55"), "exact: 2 + 2.05 + 0.5");
+        // 3 tokens at $0.1 per million: 3e-7 exactly, not 3.0000000000000004e-7.
+        let (total, ..) = cost(
+            &Pricing {
+                prompt: money("0.1"),
+                completion: Money::ZERO,
+                request: None,
+                image: None,
+            },
+            3,
+            0,
+        );
+        assert_eq!(total.to_string(), "0.0000003");
     }
 }

@@ -3,6 +3,7 @@
 //! Numbers are written so that loading the endpoints body back gives the same prices exactly.
 
 use crate::catalog::{Catalog, Endpoint, Model, Parameters, Percentiles, Quantization};
+use crate::money::Money;
 use serde_json::{Value, json};
 
 /// `GET /api/v1/models`: each model with the pricing of its cheapest endpoint (prompt +
@@ -23,8 +24,8 @@ pub fn models_listing(catalog: &Catalog) -> Value {
 
 fn model_entry(model: &Model) -> Value {
     let cheapest = model.endpoints.iter().min_by(|a, b| {
-        let price = |e: &Endpoint| e.pricing.prompt + e.pricing.completion;
-        price(a).total_cmp(&price(b))
+        let price = |e: &Endpoint| e.pricing.prompt.saturating_add(e.pricing.completion);
+        price(a).cmp(&price(b))
     });
     let pricing = cheapest.map_or_else(|| json!({"prompt": "0", "completion": "0"}), pricing);
     let mut parameters: Vec<&str> = model
@@ -126,7 +127,8 @@ fn names(p: &Parameters) -> Vec<&'static str> {
 
 /// Per-token price strings: the per-million decimal with its point moved six places left.
 fn pricing(e: &Endpoint) -> Value {
-    let per_token = |p: f64| shift_decimal_text(&p.to_string(), -6);
+    // Exact: Money prints the decimal it is, and the point moves in the text.
+    let per_token = |p: Money| shift_decimal_text(&p.to_string(), -6);
     let mut out = json!({
         "prompt": per_token(e.pricing.prompt),
         "completion": per_token(e.pricing.completion),

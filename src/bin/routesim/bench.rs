@@ -127,7 +127,7 @@ pub(crate) fn run(
     // The baseline: an unstable sort by price of as many ids as the request has targets.
     let unsorted: Vec<(f64, TargetId)> = router
         .ids()
-        .map(|id| (router.target(id).price, id))
+        .map(|id| (router.target(id).price.to_f64(), id))
         .collect();
     let mut ids = unsorted.clone();
     let mut sink = 0u64;

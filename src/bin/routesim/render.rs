@@ -2,7 +2,7 @@
 //! simulation report. The library's types carry the facts; how a terminal shows them is the
 //! binary's business.
 
-use routesim::{Attempt, Exclusion, Plan, Served, Simulation};
+use routesim::{Attempt, Exclusion, Money, Plan, Served, Simulation};
 use std::fmt;
 
 /// A row's name in every table: the endpoint, after its model when several models appear, and
@@ -31,21 +31,39 @@ pub(crate) fn plan(f: &mut impl fmt::Write, plan: &Plan) -> fmt::Result {
         .max()
         .unwrap_or(0)
         .max("endpoint".len());
+    // Prices and costs print as the exact decimals they are (SPEC section 8), so the columns
+    // are as wide as the longest one.
+    let price_width = column(plan.attempts.iter().map(|a| dollars(a.price)), "price");
+    let cost_width = column(plan.attempts.iter().map(|a| dollars(a.cost)), "cost");
     writeln!(
         f,
-        "\n  {:>2}  {:<width$}  {:>12}  {:>8}",
-        "#", "endpoint", "price", "P(first)"
+        "\n  {:>2}  {:<width$}  {:>price_width$}  {:>cost_width$}  {:>8}",
+        "#", "endpoint", "price", "cost", "P(first)"
     )?;
     for (i, a) in plan.attempts.iter().enumerate() {
         writeln!(
             f,
-            "  {:>2}  {:<width$}  {:>12}  {:>7.2}%",
+            "  {:>2}  {:<width$}  {:>price_width$}  {:>cost_width$}  {:>7.2}%",
             i + 1,
             name(a),
-            format_price(a.price),
+            dollars(a.price),
+            dollars(a.cost),
             a.first_probability * 100.0
         )?;
     }
+    let usage = &plan.usage;
+    let assumed = if usage.assumed {
+        ", assumed: the request has no usage_estimate"
+    } else {
+        ""
+    };
+    writeln!(
+        f,
+        "\nexpected first cost {}  (cost per attempt for {} prompt + {} completion tokens{assumed})",
+        dollars(plan.expected_first_cost),
+        usage.prompt_tokens,
+        usage.completion_tokens
+    )?;
     if !plan.excluded.is_empty() {
         writeln!(f, "\nexcluded:")?;
         exclusions(f, &plan.excluded)?;
@@ -77,12 +95,22 @@ pub(crate) fn exclusions(f: &mut impl fmt::Write, excluded: &[Exclusion]) -> fmt
     Ok(())
 }
 
-fn format_price(price: f64) -> String {
-    if price >= 0.01 || price == 0.0 {
-        format!("${price:.2}")
-    } else {
-        format!("${price:.6}")
-    }
+/// An amount as `$` and its exact decimal, padded to whole cents (`$4.00`, `$2.65`, `$0.001575`,
+/// `$5.500000000000001`): zeros added, never digits dropped.
+fn dollars(m: Money) -> String {
+    let text = m.to_string();
+    let places = text.split_once('.').map_or(0, |(_, frac)| frac.len());
+    let pad = match places {
+        0 => ".00",
+        1 => "0",
+        _ => "",
+    };
+    format!("${text}{pad}")
+}
+
+/// The width of a column: its longest cell or its heading.
+fn column(cells: impl Iterator<Item = String>, heading: &str) -> usize {
+    cells.map(|c| c.len()).max().unwrap_or(0).max(heading.len())
 }
 
 /// Width of a full bar (100% of requests) in terminal columns.
@@ -154,7 +182,7 @@ pub(crate) fn simulation(f: &mut impl fmt::Write, sim: &Simulation) -> fmt::Resu
         )?;
     }
     writeln!(f, "\nmean attempts per request   {:.4}", sim.mean_attempts)?;
-    writeln!(f, "mean cost per request       ${:.6}", sim.mean_cost)?;
+    writeln!(f, "mean cost per request       {}", dollars(sim.mean_cost))?;
     writeln!(f, "mean time to first token    {:.4} s", sim.mean_latency)?;
     for note in &sim.notes {
         writeln!(f, "note: {note}")?;
@@ -165,6 +193,16 @@ pub(crate) fn simulation(f: &mut impl fmt::Write, sim: &Simulation) -> fmt::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_print_exactly_padded_to_cents() {
+        let m = |t: &str| t.parse::<Money>().unwrap();
+        assert_eq!(dollars(m("4")), "$4.00");
+        assert_eq!(dollars(m("3.2")), "$3.20");
+        assert_eq!(dollars(m("2.65")), "$2.65");
+        assert_eq!(dollars(m("0.001575")), "$0.001575");
+        assert_eq!(dollars(m("38.500000000000001")), "$38.500000000000001");
+    }
 
     #[test]
     fn bars_are_proportional_in_eighths_of_a_column() {
