@@ -22,7 +22,7 @@ use std::fmt;
 /// assert_eq!(err.exit_code(), 2);
 /// assert_eq!(
 ///     err.to_string(),
-///     "models[0] (a/m).endpoints[0] (a).pricing.prompt: expected a non-negative finite number, found -1 (line 5)"
+///     "models[0] (a/m).endpoints[0] (a).pricing.prompt: expected a non-negative price, found -1 (line 5)"
 /// );
 /// ```
 #[derive(Debug)]
