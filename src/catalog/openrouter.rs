@@ -1,9 +1,11 @@
 //! Raw serde mirror of OpenRouter's endpoint listing (`GET /api/v1/models/{author}/{slug}/endpoints`)
 //! and its conversion to the native model: per-token price strings become USD per million,
-//! uptime percent becomes a share, latency milliseconds become seconds. Unread keys are ignored.
+//! uptime percent becomes a share, latency milliseconds become seconds. Unread keys are ignored;
+//! the `routesim` object that `routesim serve` adds to its listings overrides the stand-ins.
 
 use super::{
-    Catalog, Endpoint, Model, NonNegative, Parameters, Percentiles, Pricing, Quantization, Tier,
+    Catalog, DataCollection, Endpoint, Model, NonNegative, Parameters, Percentiles, Pricing,
+    Quantization, Tier,
 };
 use crate::money::{self, Money};
 use crate::parse;
@@ -33,6 +35,47 @@ struct ListingEndpoint {
     latency_last_30m: Option<Stats>,
     throughput_last_30m: Option<Stats>,
     status: Option<i64>,
+    /// What `routesim serve` adds to the listings it writes (see `serve::endpoints_listing`):
+    /// the catalog's exact facts where the SDK-facing keys hold stand-ins or have no field.
+    routesim: Option<Extension>,
+}
+
+/// The `routesim` object of a listing endpoint written by `routesim serve`; every key is
+/// written, null where the catalog has no value.
+#[derive(Deserialize)]
+#[serde(remote = "Self")]
+struct Extension {
+    provider_name: Option<String>,
+    context_length: Option<u64>,
+    supported_parameters: Option<Vec<String>>,
+    latency: Option<Percentiles>,
+    throughput: Option<Percentiles>,
+    data_collection: DataCollection,
+    zdr: bool,
+    distillable: bool,
+    quality: Option<Share>,
+    tier: Option<Tier>,
+}
+
+parse::map_only!(
+    Extension,
+    "the `routesim` object that routesim serve writes"
+);
+
+/// A share in `0..=1` (an endpoint's quality).
+struct Share(f64);
+
+impl<'de> Deserialize<'de> for Share {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        super::checked_f64(deserializer, "a number between 0 and 1", |v| {
+            if (0.0..=1.0).contains(&v) {
+                Ok(v)
+            } else {
+                Err(format!("expected a number between 0 and 1, found {v}"))
+            }
+        })
+        .map(Share)
+    }
 }
 
 parse::map_only!(
@@ -68,7 +111,8 @@ pub(super) fn convert(data: ListingModel) -> Catalog {
     }
 }
 
-fn endpoint(raw: ListingEndpoint) -> Endpoint {
+fn endpoint(mut raw: ListingEndpoint) -> Endpoint {
+    let extension = raw.routesim.take();
     let provider = raw.tag.split('/').next().unwrap_or_default().to_string();
     // The listing has no tier field; tier endpoints carry a tier-suffixed tag.
     let tier = match raw.tag.rsplit_once('/').map(|(_, suffix)| suffix) {
@@ -76,7 +120,7 @@ fn endpoint(raw: ListingEndpoint) -> Endpoint {
         Some("flex") => Some(Tier::Flex),
         _ => None,
     };
-    Endpoint {
+    let mut endpoint = Endpoint {
         provider,
         provider_name: raw.provider_name,
         key: String::new(),
@@ -113,7 +157,22 @@ fn endpoint(raw: ListingEndpoint) -> Endpoint {
         // The listing has no tier field; tier endpoints carry a tier-suffixed tag.
         tier,
         status: raw.status.unwrap_or(0),
+    };
+    if let Some(x) = extension {
+        endpoint.provider_name = x.provider_name;
+        endpoint.context_length = x.context_length;
+        endpoint.supported_parameters = x
+            .supported_parameters
+            .map(|names| Parameters::from_names(names.iter().map(String::as_str)));
+        endpoint.latency = x.latency;
+        endpoint.throughput = x.throughput;
+        endpoint.data_collection = x.data_collection;
+        endpoint.zdr = x.zdr;
+        endpoint.distillable = x.distillable;
+        endpoint.quality = x.quality.map(|q| q.0);
+        endpoint.tier = x.tier;
     }
+    endpoint
 }
 
 /// A `PercentileStats` object; unlike a native percentile map, keys it does not read (`p95`,

@@ -58,9 +58,16 @@ fn model_entry(model: &Model) -> Value {
 }
 
 /// `GET /api/v1/models/{author}/{slug}/endpoints`: one model in OpenRouter's listing shape,
-/// which `--catalog` loads back to the same endpoints (prices exactly; uptime and latency to
-/// the nearest double). The listing has no data-policy, quality or tier fields: those keep
-/// their listing defaults when loaded (tiers come back from `/priority` and `/flex` tags).
+/// which `--catalog` loads back to the same endpoints (prices exactly; uptime to the nearest
+/// double).
+///
+/// Every key `@openrouter/sdk`'s endpoint schema requires is there with a value it accepts,
+/// also where routesim's catalog has none: an unknown `context_length` is written as 0, an
+/// unknown `supported_parameters` as `[]`, a missing display name as the slug, a latency or throughput with only some percentiles
+/// gets the missing ones from the nearest given one. Those stand-ins, and what the listing
+/// shape has no field for (data policy, zero retention, distillable, quality, tier), travel
+/// exactly in an extra per-endpoint object `routesim` that routesim's listing reader prefers,
+/// so a round trip loses nothing; other readers ignore it.
 ///
 /// ```
 /// let catalog = routesim::Catalog::parse(
@@ -106,18 +113,70 @@ fn endpoint_entry(model: &Model, e: &Endpoint) -> Value {
         "tag": e.tag,
         "pricing": pricing(e),
         "quantization": quantization,
-        "context_length": e.context_length,
+        "context_length": e.context_length.unwrap_or(0),
         "max_completion_tokens": e.max_completion_tokens,
         "max_prompt_tokens": null,
-        "supported_parameters": e.supported_parameters.as_ref().map(names),
+        "supported_parameters": e.supported_parameters.as_ref().map_or_else(Vec::new, names),
+        "supports_tool_choice": tool_choice(e),
         "status": e.status,
         "uptime_last_30m": uptime,
         "uptime_last_5m": uptime,
         "uptime_last_1d": uptime,
-        "latency_last_30m": e.latency.map(|p| percentiles(&p, 3)),
-        "throughput_last_30m": e.throughput.map(|p| percentiles(&p, 0)),
+        "latency_last_30m": e.latency.map(|p| percentiles(&filled(&p), 3)),
+        "throughput_last_30m": e.throughput.map(|p| percentiles(&filled(&p), 0)),
+        "routesim": extension(e),
         "supports_implicit_caching": false,
     })
+}
+
+/// The exact facts the SDK-facing keys cannot hold (see [`endpoints_listing`]), in routesim's
+/// own units (seconds, shares); read back by the catalog's listing reader.
+fn extension(e: &Endpoint) -> Value {
+    json!({
+        "provider_name": e.provider_name,
+        "context_length": e.context_length,
+        "supported_parameters": e.supported_parameters.as_ref().map(names),
+        "latency": e.latency.map(|p| percentiles(&p, 0)),
+        "throughput": e.throughput.map(|p| percentiles(&p, 0)),
+        "data_collection": e.data_collection,
+        "zdr": e.zdr,
+        "distillable": e.distillable,
+        "quality": e.quality,
+        "tier": e.tier,
+    })
+}
+
+/// Tool choice is supported where `tool_choice` is (an unknown parameter list supports all).
+fn tool_choice(e: &Endpoint) -> Value {
+    let yes = e.supported_parameters.as_ref().is_none_or(|p| {
+        Parameters::from_names(["tool_choice"])
+            .missing_from(*p)
+            .next()
+            .is_none()
+    });
+    json!({"auto": yes, "function": yes, "none": yes, "required": yes})
+}
+
+/// All four percentiles, each missing one taken from the nearest given one (the lower on a
+/// tie): the SDK's `PercentileStats` requires all four.
+fn filled(p: &Percentiles) -> Percentiles {
+    let given: Vec<(usize, f64)> = [p.p50, p.p75, p.p90, p.p99]
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| (i, v)))
+        .collect();
+    let at = |i: usize| {
+        given
+            .iter()
+            .min_by_key(|(j, _)| (i.abs_diff(*j), *j))
+            .map(|&(_, v)| v)
+    };
+    Percentiles {
+        p50: at(0),
+        p75: at(1),
+        p90: at(2),
+        p99: at(3),
+    }
 }
 
 /// The parameter names of a set (`max_tokens` standing for the pair).
@@ -197,7 +256,73 @@ fn shift_decimal_text(text: &str, shift: i32) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::shift_decimal_text;
+    use super::*;
+
+    /// Every fixture model, written as a listing and read back, is the same endpoints: the
+    /// SDK-facing stand-ins never leak into routing.
+    #[test]
+    fn listings_load_back_to_the_same_endpoints() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let mut checked = 0;
+        for file in [
+            "deepseek-r1.yaml",
+            "llama-3.1-70b.yaml",
+            "tiers.yaml",
+            "abc.yaml",
+        ] {
+            let catalog = Catalog::from_path(format!("{root}/fixtures/{file}").as_ref())
+                .expect("the fixture loads");
+            for model in &catalog.models {
+                let body = endpoints_listing(model).to_string();
+                let back = Catalog::parse(&body).expect("the listing loads");
+                let got = &back.models[0].endpoints;
+                assert_eq!(got.len(), model.endpoints.len());
+                for (want, got) in model.endpoints.iter().zip(got) {
+                    let mut got = got.clone();
+                    assert!(
+                        (got.uptime - want.uptime).abs() < 1e-12,
+                        "{file}: {}",
+                        want.key
+                    );
+                    got.uptime = want.uptime;
+                    assert_eq!(&got, want, "{file}: {} round-trips", want.key);
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 20, "{checked} endpoints checked");
+    }
+
+    #[test]
+    fn sdk_stand_ins_fill_what_the_catalog_lacks() {
+        let catalog = Catalog::parse(
+            "models:\n  - id: a/m\n    endpoints:\n      - { provider: x, pricing: { prompt: 1, completion: 1 }, latency: { p50: 1.0, p99: 3.0 } }\n      - { provider: y, pricing: { prompt: 1, completion: 1 }, supported_parameters: [max_tokens] }\n",
+        )
+        .expect("a catalog");
+        let body = endpoints_listing(&catalog.models[0]);
+        let x = &body["data"]["endpoints"][0];
+        assert_eq!(x["context_length"], 0, "unknown context: 0 for the SDK");
+        assert_eq!(
+            x["routesim"]["context_length"],
+            Value::Null,
+            "and exactly unknown"
+        );
+        assert_eq!(x["supported_parameters"], json!([]));
+        assert_eq!(x["routesim"]["supported_parameters"], Value::Null);
+        assert_eq!(
+            x["supports_tool_choice"]["auto"], true,
+            "unknown parameters support all"
+        );
+        // p75 is nearer p50, p90 nearer p99.
+        assert_eq!(
+            x["latency_last_30m"],
+            json!({"p50": 1000.0, "p75": 1000.0, "p90": 3000.0, "p99": 3000.0})
+        );
+        assert_eq!(x["routesim"]["latency"], json!({"p50": 1.0, "p99": 3.0}));
+        let y = &body["data"]["endpoints"][1];
+        assert_eq!(y["supports_tool_choice"]["auto"], false);
+        assert_eq!(y["latency_last_30m"], Value::Null);
+    }
 
     #[test]
     fn decimal_points_move_in_the_text() {
