@@ -77,7 +77,7 @@ impl Exchange {
             k,
             time: SystemTime::now(),
             test_id,
-            id: format!("gen-routesim-{k}"),
+            id: generation_id(k),
             seed: None,
             request: Value::Null,
             requested: None,
@@ -198,6 +198,19 @@ impl Exchange {
         };
         serde_json::to_string(&line).unwrap_or_default()
     }
+}
+
+/// The arrival index a generation id names: the inverse of the id [`Exchange::new`] gives.
+pub(crate) fn seq_of(id: &str) -> Option<u64> {
+    let seq = id.strip_prefix(GENERATION_PREFIX)?.parse::<u64>().ok()?;
+    // "gen-routesim-07" and "gen-routesim-+7" name nothing: only the id as written out.
+    (generation_id(seq) == id).then_some(seq)
+}
+
+const GENERATION_PREFIX: &str = "gen-routesim-";
+
+fn generation_id(k: u64) -> String {
+    format!("{GENERATION_PREFIX}{k}")
 }
 
 /// A journal line, serialized straight from the exchange.
@@ -737,6 +750,22 @@ pub(crate) fn chunk_gap(served: &Served, x: f64, content_chunks: usize) -> Durat
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_generation_id_names_its_arrival_index() {
+        let ex = Exchange::new(42, None);
+        assert_eq!(seq_of(&ex.id), Some(42));
+        assert_eq!(seq_of("gen-routesim-0"), Some(0));
+        for id in [
+            "gen-routesim-042",
+            "gen-routesim-+42",
+            "gen-routesim-",
+            "gen-x-1",
+            "42",
+        ] {
+            assert_eq!(seq_of(id), None, "{id:?} is not an id the server gives");
+        }
+    }
 
     #[test]
     fn the_reply_splits_into_pieces_that_join_back() {

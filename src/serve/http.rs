@@ -227,10 +227,6 @@ async fn chat_completions(State(shared): Shell, headers: HeaderMap, body: Body) 
         Answer::Json(status, _) => *status,
         Answer::Stream(_) => 200,
     };
-    let line = ex.journal_line();
-    shared
-        .journal()
-        .record(k, ex.status, ex.test_id.clone(), ex.id.clone(), line);
     let mut extra = vec![("x-generation-id", ex.id.clone())];
     if let Some(seed) = ex.seed {
         extra.push(("x-routesim-seed", seed.to_string()));
@@ -242,14 +238,24 @@ async fn chat_completions(State(shared): Shell, headers: HeaderMap, body: Body) 
         extra.push(("x-routesim-endpoint", served.endpoint.clone()));
     }
     let x = shared.config.time_scale;
-    if x > 0.0 {
-        let streamed = matches!(answer, Answer::Stream(_));
-        tokio::time::sleep(ex.delay(x, !streamed)).await;
-    }
-    match (answer, &ex.served) {
+    let delay = (x > 0.0).then(|| ex.delay(x, !matches!(answer, Answer::Stream(_))));
+    let gap = match (&answer, &ex.served) {
         (Answer::Stream(events), Some(served)) if x > 0.0 => {
-            let content = events.len().saturating_sub(3);
-            let mut response = sse(events, chat::chunk_gap(served, x, content));
+            Some(chat::chunk_gap(served, x, events.len().saturating_sub(3)))
+        }
+        _ => None,
+    };
+    // The exchange itself goes to the journal, which writes its line when read (journal.rs).
+    let evicted = shared
+        .journal()
+        .record(k, ex.status, ex.test_id.clone(), Arc::new(ex));
+    drop(evicted);
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    match (answer, gap) {
+        (Answer::Stream(events), Some(gap)) => {
+            let mut response = sse(events, gap);
             add_headers(&mut response, extra);
             response
         }
@@ -306,9 +312,8 @@ async fn generation(
         );
     };
     let record = shared
-        .journal()
-        .find(id)
-        .and_then(|line| serde_json::from_str::<Value>(line).ok())
+        .journal_line(id)
+        .and_then(|line| serde_json::from_str::<Value>(&line).ok())
         .and_then(|mut line| line.get_mut("generation").map(Value::take));
     match record {
         Some(data) => json_ok(&json!({ "data": data })),
@@ -325,9 +330,7 @@ async fn generation(
 
 /// `GET /routesim/journal[?test_id=X]`: JSON lines.
 async fn journal(State(shared): Shell, Query(query): Query<HashMap<String, String>>) -> Response {
-    let text = shared
-        .journal()
-        .lines(query.get("test_id").map(String::as_str));
+    let text = shared.journal_lines(query.get("test_id").map(String::as_str));
     ([(header::CONTENT_TYPE, "application/x-ndjson")], text).into_response()
 }
 
@@ -386,7 +389,7 @@ async fn clear_faults(State(shared): Shell) -> Response {
 
 /// `GET /routesim/stats`.
 async fn stats(State(shared): Shell) -> Response {
-    json_ok(&json!(shared.journal().stats()))
+    json_ok(&json!(shared.stats()))
 }
 
 async fn not_found(request: Request) -> Response {
