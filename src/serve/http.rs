@@ -27,7 +27,7 @@ const CHAT_PATH: &str = "/api/v1/chat/completions";
 
 /// Every path of SPEC section 9, the API key in front of all of them.
 fn app(shared: Arc<Shared>) -> axum::Router {
-    axum::Router::new()
+    let router = axum::Router::new()
         .route(CHAT_PATH, post(chat_completions))
         .route("/api/v1/models", get(models))
         .route("/api/v1/models/{author}/{slug}/endpoints", get(endpoints))
@@ -39,9 +39,14 @@ fn app(shared: Arc<Shared>) -> axum::Router {
         )
         .route("/routesim/stats", get(stats))
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(shared.clone(), api_key))
-        .with_state(shared)
+        .method_not_allowed_fallback(method_not_allowed);
+    // Without --api-key the check passes everything: leaving the layer out saves its boxed
+    // future per request (callgrind: 54,300 -> 52,200 instructions per chat request).
+    let router = match shared.config.api_key {
+        Some(_) => router.layer(middleware::from_fn_with_state(shared.clone(), api_key)),
+        None => router,
+    };
+    router.with_state(shared)
 }
 
 /// Accepts connections until `shutdown`, at most [`Limits::max_connections`](super::Limits) at
