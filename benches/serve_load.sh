@@ -7,7 +7,8 @@
 # Needs wrk (Debian: apt-get install wrk), Node.js and npm. Installs aimock at the pinned version
 # under target/bench/aimock. One non-streamed chat completion, the same body for both servers, on
 # the 16-endpoint listing fixtures/load/moonshotai__kimi-k2.7-code.json, from a release build.
-# Prints one line per server and the ratios; nothing here is a test.
+# Prints one line per server and the ratios; nothing here is a test. ROUTESIM_BIN=PATH measures
+# that binary instead of building target/release/routesim (to compare two builds in one sitting).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -18,7 +19,7 @@ work=$root/target/bench/serve-load
 mkdir -p "$work"
 
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 2; }
-cargo build --quiet --release --bin routesim
+[ -n "${ROUTESIM_BIN:-}" ] || cargo build --quiet --release --bin routesim
 if [ ! -x "$root/target/bench/aimock/node_modules/.bin/llmock" ] ||
    ! grep -q "\"version\": \"$aimock_version\"" "$root/target/bench/aimock/node_modules/@copilotkit/aimock/package.json"; then
   mkdir -p "$root/target/bench/aimock"
@@ -63,7 +64,7 @@ measure() { # NAME PORT -> "NAME requests_per_s p99_ms"
 
 "$root/target/bench/aimock/node_modules/.bin/llmock" -p 18431 -f "$work/aimock.json" >"$work/aimock.log" 2>&1 &
 pids+=($!)
-"$root/target/release/routesim" serve --catalog fixtures/load/moonshotai__kimi-k2.7-code.json \
+"${ROUTESIM_BIN:-$root/target/release/routesim}" serve --catalog fixtures/load/moonshotai__kimi-k2.7-code.json \
   --listen 127.0.0.1:18432 >"$work/routesim.log" 2>&1 &
 pids+=($!)
 wait_for 18431

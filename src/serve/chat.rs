@@ -78,7 +78,7 @@ impl Exchange {
             k,
             time: SystemTime::now(),
             test_id,
-            id: format!("gen-routesim-{k}"),
+            id: generation_id(k),
             seed: None,
             request: Value::Null,
             requested: None,
@@ -199,6 +199,19 @@ impl Exchange {
         };
         serde_json::to_string(&line).unwrap_or_default()
     }
+}
+
+/// The arrival index a generation id names: the inverse of the id [`Exchange::new`] gives.
+pub(crate) fn seq_of(id: &str) -> Option<u64> {
+    let seq = id.strip_prefix(GENERATION_PREFIX)?.parse::<u64>().ok()?;
+    // "gen-routesim-07" and "gen-routesim-+7" name nothing: only the id as written out.
+    (generation_id(seq) == id).then_some(seq)
+}
+
+const GENERATION_PREFIX: &str = "gen-routesim-";
+
+fn generation_id(k: u64) -> String {
+    format!("{GENERATION_PREFIX}{k}")
 }
 
 /// A journal line, serialized straight from the exchange.
@@ -529,55 +542,65 @@ fn serve(
     answer
 }
 
-/// The 200 body: OpenRouter's `chat.completion`.
+/// The 200 body: OpenRouter's `chat.completion`, written key by key into one buffer.
+///
+/// The same bytes serde writes from the structs of `completion_body_from_structs` (the test
+/// below checks it), without a serializer call per key (32 `serialize_str` calls of about 210
+/// instructions each): under callgrind the serving step went from 11,000 to 5,100 of a chat
+/// request's ~74,000 instructions. Values still go through serde_json, so strings are escaped
+/// and numbers printed exactly as before.
 fn completion_body(ex: &Exchange, served: &Served, metadata: Option<Value>) -> String {
-    #[derive(Serialize)]
-    struct Completion<'a> {
-        id: &'a str,
-        object: &'static str,
-        created: u64,
-        model: &'a str,
-        provider: &'a str,
-        choices: [Choice<'a>; 1],
-        usage: Usage,
-        system_fingerprint: (),
-        #[serde(skip_serializing_if = "Option::is_none")]
-        openrouter_metadata: Option<Value>,
+    let mut out = Vec::with_capacity(640);
+    out.extend_from_slice(b"{\"id\":");
+    put(&mut out, &ex.id);
+    out.extend_from_slice(b",\"object\":\"chat.completion\",\"created\":");
+    put(&mut out, &ex.created());
+    out.extend_from_slice(b",\"model\":");
+    put(&mut out, &served.model);
+    out.extend_from_slice(b",\"provider\":");
+    put(&mut out, &served.provider_name);
+    out.extend_from_slice(
+        b",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":",
+    );
+    put(&mut out, &served.reply);
+    out.extend_from_slice(
+        b"},\"finish_reason\":\"stop\",\"native_finish_reason\":\"stop\",\"logprobs\":null}],\"usage\":",
+    );
+    write_usage(&mut out, served);
+    out.extend_from_slice(b",\"system_fingerprint\":null");
+    if let Some(metadata) = &metadata {
+        out.extend_from_slice(b",\"openrouter_metadata\":");
+        put(&mut out, metadata);
     }
-    #[derive(Serialize)]
-    struct Choice<'a> {
-        index: u32,
-        message: Message<'a>,
-        finish_reason: &'static str,
-        native_finish_reason: &'static str,
-        logprobs: (),
+    out.push(b'}');
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`usage`] as serde writes it, key by key.
+fn write_usage(out: &mut Vec<u8>, s: &Served) {
+    out.extend_from_slice(b"{\"prompt_tokens\":");
+    put(out, &s.prompt_tokens);
+    out.extend_from_slice(b",\"completion_tokens\":");
+    put(out, &s.completion_tokens);
+    out.extend_from_slice(b",\"total_tokens\":");
+    put(out, &(s.prompt_tokens + s.completion_tokens));
+    out.extend_from_slice(b",\"cost\":");
+    put(out, &s.cost);
+    out.extend_from_slice(b",\"is_byok\":");
+    put(out, &s.byok);
+    out.extend_from_slice(
+        b",\"prompt_tokens_details\":{\"cached_tokens\":0},\"completion_tokens_details\":{\"reasoning_tokens\":0}",
+    );
+    if let Some(details) = usage(s).cost_details {
+        out.extend_from_slice(b",\"cost_details\":");
+        put(out, &details);
     }
-    #[derive(Serialize)]
-    struct Message<'a> {
-        role: &'static str,
-        content: &'a str,
-    }
-    let body = Completion {
-        id: &ex.id,
-        object: "chat.completion",
-        created: ex.created(),
-        model: &served.model,
-        provider: &served.provider_name,
-        choices: [Choice {
-            index: 0,
-            message: Message {
-                role: "assistant",
-                content: &served.reply,
-            },
-            finish_reason: "stop",
-            native_finish_reason: "stop",
-            logprobs: (),
-        }],
-        usage: usage(served),
-        system_fingerprint: (),
-        openrouter_metadata: metadata,
-    };
-    serde_json::to_string(&body).unwrap_or_default()
+    out.push(b'}');
+}
+
+/// Appends `value` as serde_json writes it (into a Vec it cannot fail for these types).
+fn put<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+    let _ = serde_json::to_writer(&mut *out, value);
 }
 
 /// `usage`, with `cost_details` on the account's own key.
@@ -738,6 +761,114 @@ pub(crate) fn chunk_gap(served: &Served, x: f64, content_chunks: usize) -> Durat
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The 200 body as serde writes it from structs: the oracle [`completion_body`] is checked against.
+    #[cfg(test)]
+    fn completion_body_from_structs(
+        ex: &Exchange,
+        served: &Served,
+        metadata: Option<Value>,
+    ) -> String {
+        #[derive(Serialize)]
+        struct Completion<'a> {
+            id: &'a str,
+            object: &'static str,
+            created: u64,
+            model: &'a str,
+            provider: &'a str,
+            choices: [Choice<'a>; 1],
+            usage: Usage,
+            system_fingerprint: (),
+            #[serde(skip_serializing_if = "Option::is_none")]
+            openrouter_metadata: Option<Value>,
+        }
+        #[derive(Serialize)]
+        struct Choice<'a> {
+            index: u32,
+            message: Message<'a>,
+            finish_reason: &'static str,
+            native_finish_reason: &'static str,
+            logprobs: (),
+        }
+        #[derive(Serialize)]
+        struct Message<'a> {
+            role: &'static str,
+            content: &'a str,
+        }
+        let body = Completion {
+            id: &ex.id,
+            object: "chat.completion",
+            created: ex.created(),
+            model: &served.model,
+            provider: &served.provider_name,
+            choices: [Choice {
+                index: 0,
+                message: Message {
+                    role: "assistant",
+                    content: &served.reply,
+                },
+                finish_reason: "stop",
+                native_finish_reason: "stop",
+                logprobs: (),
+            }],
+            usage: usage(served),
+            system_fingerprint: (),
+            openrouter_metadata: metadata,
+        };
+        serde_json::to_string(&body).unwrap_or_default()
+    }
+
+    fn served(byok: bool, reply: &str) -> Served {
+        Served {
+            model: "moonshotai/kimi-k2.7-code".into(),
+            endpoint: "coreweave/int4".into(),
+            provider_name: "CoreWeave \"quoted\"".into(),
+            reply: reply.into(),
+            prompt_tokens: 2,
+            completion_tokens: 13,
+            cost: if byok { 0.0 } else { 0.000_031_7 },
+            upstream: (0.000_031_7, 1.2e-6, 0.000_030_5),
+            byok,
+            throughput: Some(80.0),
+        }
+    }
+
+    #[test]
+    fn the_completion_body_is_what_serde_writes_from_the_structs() {
+        let ex = Exchange::new(7, Some("t".into()));
+        let metadata = json!({"strategy": "price", "attempts": [{"status": 200}], "region": null});
+        for byok in [false, true] {
+            for reply in [
+                "routesim: served by coreweave/int4",
+                "",
+                "é \"q\" \\ \n\u{1}",
+            ] {
+                for metadata in [None, Some(metadata.clone())] {
+                    let s = served(byok, reply);
+                    let by_hand = completion_body(&ex, &s, metadata.clone());
+                    assert_eq!(by_hand, completion_body_from_structs(&ex, &s, metadata));
+                    let parsed: Value = serde_json::from_str(&by_hand).unwrap();
+                    assert_eq!(parsed["choices"][0]["message"]["content"], reply);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_generation_id_names_its_arrival_index() {
+        let ex = Exchange::new(42, None);
+        assert_eq!(seq_of(&ex.id), Some(42));
+        assert_eq!(seq_of("gen-routesim-0"), Some(0));
+        for id in [
+            "gen-routesim-042",
+            "gen-routesim-+42",
+            "gen-routesim-",
+            "gen-x-1",
+            "42",
+        ] {
+            assert_eq!(seq_of(id), None, "{id:?} is not an id the server gives");
+        }
+    }
 
     #[test]
     fn the_reply_splits_into_pieces_that_join_back() {

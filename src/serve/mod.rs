@@ -138,7 +138,7 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     next: AtomicU64,
     pub(crate) faults: Mutex<faults::Faults>,
-    journal: Mutex<journal::Journal>,
+    journal: Mutex<journal::Journal<Arc<chat::Exchange>>>,
 }
 
 impl Shared {
@@ -151,15 +151,41 @@ impl Shared {
         }
     }
 
-    /// Takes the next arrival index k and counts the request.
+    /// Takes the next arrival index k, which also counts the request (`Stats::requests` is
+    /// the number of indices taken: no lock for it).
     pub(crate) fn arrive(&self) -> u64 {
-        self.journal().count_request();
         self.next.fetch_add(1, Ordering::Relaxed)
     }
 
     /// The journal, even after a handler panicked while holding it (none should).
-    pub(crate) fn journal(&self) -> MutexGuard<'_, journal::Journal> {
+    pub(crate) fn journal(&self) -> MutexGuard<'_, journal::Journal<Arc<chat::Exchange>>> {
         self.journal.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The journal's lines (of one test id, when given), newline-terminated, written out now
+    /// and outside the lock, so that chat requests do not wait for a long journal.
+    pub(crate) fn journal_lines(&self, test_id: Option<&str>) -> String {
+        let entries: Vec<Arc<chat::Exchange>> = self.journal().entries(test_id).cloned().collect();
+        let mut out = String::new();
+        for ex in entries {
+            out.push_str(&ex.journal_line());
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The journal line of the request with generation id `id`, if still kept.
+    pub(crate) fn journal_line(&self, id: &str) -> Option<String> {
+        let seq = chat::seq_of(id)?;
+        let ex = self.journal().find(seq).cloned()?;
+        Some(ex.journal_line())
+    }
+
+    /// The counters of `/routesim/stats`.
+    pub(crate) fn stats(&self) -> Stats {
+        // Read under the journal lock, after it: every request counted by status has arrived.
+        let journal = self.journal();
+        journal.stats(self.next.load(Ordering::Relaxed))
     }
 
     pub(crate) fn faults(&self) -> MutexGuard<'_, faults::Faults> {
@@ -252,7 +278,7 @@ impl Server {
 
     /// The journal lines (of one test id, when given), parsed, in arrival order.
     pub fn journal(&self, test_id: Option<&str>) -> Vec<serde_json::Value> {
-        let text = self.shared.journal().lines(test_id);
+        let text = self.shared.journal_lines(test_id);
         text.lines()
             .filter_map(|line| serde_json::from_str(line).ok())
             .collect()
@@ -265,7 +291,7 @@ impl Server {
 
     /// The counters of `GET /routesim/stats`.
     pub fn stats(&self) -> Stats {
-        self.shared.journal().stats()
+        self.shared.stats()
     }
 
     /// Stops accepting, lets requests in flight finish (at most the shutdown grace) and waits

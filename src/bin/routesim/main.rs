@@ -15,6 +15,13 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+// mimalloc rather than glibc malloc, for `routesim serve`: glibc's per-thread arenas grew page by
+// page while the journal filled, an mprotect call every ~2 requests (strace -c). With mimalloc, on
+// the 16-endpoint fixture: 2.95 -> 2.11 syscalls and (callgrind) 63,500 -> 54,300 instructions
+// per chat request.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Predicts where an OpenRouter-style LLM router sends a request.
 #[derive(Parser)]
 #[command(name = "routesim", version, about)]
