@@ -826,8 +826,17 @@ mod tests {
             reply: reply.into(),
             prompt_tokens: 2,
             completion_tokens: 13,
-            cost: if byok { 0.0 } else { 0.000_031_7 },
-            upstream: (0.000_031_7, 1.2e-6, 0.000_030_5),
+            cost: if byok {
+                Money::ZERO
+            } else {
+                money("0.0000317")
+            },
+            // An amount no f64 spells: the body must carry every digit.
+            upstream: (
+                money("0.0000317"),
+                money("0.000005500000000000001"),
+                money("0.0000305"),
+            ),
             byok,
             throughput: Some(80.0),
         }
