@@ -294,6 +294,27 @@ mod tests {
     }
 
     #[test]
+    fn the_models_listing_prices_each_model_at_its_cheapest_endpoint() {
+        let catalog = Catalog::parse(
+            "models:\n  - id: a/m\n    endpoints:\n      - { provider: x, pricing: { prompt: 2, completion: 1 }, supported_parameters: [tools, seed], context_length: 100 }\n      - { provider: y, pricing: { prompt: 1.5, completion: 1 }, supported_parameters: [seed, top_k], context_length: 50 }\n  - id: b/n\n    endpoints: []\n",
+        )
+        .expect("a catalog");
+        let body = models_listing(&catalog);
+        assert_eq!(body["total_count"], 2);
+        let a = &body["data"][0];
+        assert_eq!(a["id"], "a/m");
+        assert_eq!(
+            a["pricing"],
+            json!({"prompt": "0.0000015", "completion": "0.000001"})
+        );
+        assert_eq!(a["context_length"], 50, "the cheapest endpoint's (y)");
+        assert_eq!(a["supported_parameters"], json!(["seed", "tools", "top_k"]));
+        let b = &body["data"][1];
+        assert_eq!(b["pricing"], json!({"prompt": "0", "completion": "0"}));
+        assert_eq!(b["context_length"], Value::Null);
+    }
+
+    #[test]
     fn sdk_stand_ins_fill_what_the_catalog_lacks() {
         let catalog = Catalog::parse(
             "models:\n  - id: a/m\n    endpoints:\n      - { provider: x, pricing: { prompt: 1, completion: 1 }, latency: { p50: 1.0, p99: 3.0 } }\n      - { provider: y, pricing: { prompt: 1, completion: 1 }, supported_parameters: [max_tokens] }\n",
