@@ -624,7 +624,8 @@ mod tests {
         assert_eq!(m("  2.65 "), m("2.65"));
         assert_eq!(m("000.000"), Money::ZERO);
         for bad in [
-            "", ".", "e5", "1e", "1.2.3", "NaN", "inf", ".nan", "0x10", "1_000", "1e+",
+            "", ".", "e5", "1e", "1.2.3", "NaN", "inf", ".nan", "0x10", "1_000", "1e+", "1.+5",
+            "+1.+5", "1.-5", "+2.+0",
         ] {
             assert!(bad.parse::<Money>().is_err(), "{bad:?} is not a decimal");
         }
