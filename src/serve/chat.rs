@@ -6,7 +6,7 @@ use super::Shared;
 use crate::catalog::Pricing;
 use crate::error::{Error, ErrorKind};
 use crate::money::Money;
-use crate::request::{Request, UsageEstimate};
+use crate::request::Request;
 use crate::router::{Router, Target};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -313,15 +313,18 @@ pub(crate) fn cost(
     prompt_tokens: u64,
     completion_tokens: u64,
 ) -> (Money, Money, Money) {
-    let total = UsageEstimate::new(prompt_tokens, completion_tokens).cost(pricing);
-    let prompt = UsageEstimate::new(prompt_tokens, 0).cost(&Pricing {
-        request: None,
-        ..*pricing
-    });
-    let completion = UsageEstimate::new(0, completion_tokens).cost(&Pricing {
-        request: None,
-        ..*pricing
-    });
+    // Amounts past Money's range saturate, as `UsageEstimate::cost` does.
+    let total = pricing
+        .cost(prompt_tokens, completion_tokens)
+        .unwrap_or(Money::MAX);
+    let prompt = pricing
+        .prompt
+        .per_million(prompt_tokens)
+        .unwrap_or(Money::MAX);
+    let completion = pricing
+        .completion
+        .per_million(completion_tokens)
+        .unwrap_or(Money::MAX);
     (total, prompt, completion)
 }
 
