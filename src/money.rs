@@ -83,8 +83,13 @@ impl Money {
     /// assert_eq!(Money::from_f64(-1.0), None);
     /// ```
     pub fn from_f64(value: f64) -> Option<Money> {
-        if !(value.is_finite() && value >= 0.0) || value >= 1e14 {
+        // The range refuses NaN and the infinities too: every comparison with NaN is false.
+        if !(0.0..1e14).contains(&value) {
             return None;
+        }
+        if value == 0.0 {
+            // -0.0 as well, which would be formatted with its sign.
+            return Some(Money::ZERO);
         }
         // Formatting with a fixed precision rounds the exact binary value correctly.
         let text = format!("{value:.24}");
@@ -103,7 +108,9 @@ impl Money {
         // Fast path (Clinger's): `digits / 10^places` with both exact in f64 (digits below
         // 2^53, places at most 22) is one correctly rounded division. Prices with at most 6
         // decimal places per million tokens, nearly all real ones, take it when a request is
-        // compiled.
+        // compiled. Both paths give the same result, so mutants that only send more amounts to
+        // the slow one (`<` to `==`, `<<` to `>>`) or 2^53 itself to this one (`<=`, exact in
+        // f64) change speed, not results.
         if self.0 % const { 10u128.pow(18) } == 0 {
             let digits = div_exact_pow10::<18>(self.0);
             if digits < 1 << 53 {
@@ -625,7 +632,7 @@ mod tests {
         assert_eq!(m("000.000"), Money::ZERO);
         for bad in [
             "", ".", "e5", "1e", "1.2.3", "NaN", "inf", ".nan", "0x10", "1_000", "1e+", "1.+5",
-            "+1.+5", "1.-5", "+2.+0",
+            "+1.+5", "1.-5", "+2.+0", "++5", ".+5", "-.+5",
         ] {
             assert!(bad.parse::<Money>().is_err(), "{bad:?} is not a decimal");
         }
@@ -791,6 +798,40 @@ mod tests {
         assert_eq!(Money::from_f64(f64::NAN), None);
         assert_eq!(Money::from_f64(1e300), None);
         assert_eq!(Money::from_f64(0.0), Some(Money::ZERO));
+        assert_eq!(Money::from_f64(-0.0), Some(Money::ZERO));
+        assert_eq!(Money::from_f64(5e-24), Some(Money(5)));
+        assert_eq!(Money::from_f64(-1e-30), None);
+        assert_eq!(Money::from_f64(f64::INFINITY), None);
+        assert_eq!(Money::from_f64(f64::NEG_INFINITY), None);
+        // The bound is 10^14 USD, below where 24 decimal places stop fitting 128 bits (3.4e14).
+        assert_eq!(
+            Money::from_f64(99_999_999_999_999.0),
+            Money::from_decimal(99_999_999_999_999, 0)
+        );
+        assert_eq!(Money::from_f64(1e14), None);
+        assert_eq!(Money::from_f64(2e14), None);
+    }
+
+    #[test]
+    fn f64_conversions_are_correctly_rounded_where_the_fast_paths_would_not_be() {
+        // 2^53 + 1 millionths, and 2^53 + 1 at 12 places: one division of the digits rounded
+        // to f64 would give ...740992 for both.
+        let big = Money::from_decimal(9_007_199_254_740_993, 6).unwrap();
+        assert_eq!(big.to_f64(), 9007199254.740993);
+        let small = Money::from_decimal(9_007_199_254_740_993, 12).unwrap();
+        assert_eq!(small.to_f64(), 9007.199254740994);
+        // 24 places: 1 / 1e24 in f64 is 1.0000000000000001e-24.
+        assert_eq!(Money(1).to_f64(), 1e-24);
+        assert_eq!(Money::from_decimal(1, 22).unwrap().to_f64(), 1e-22);
+    }
+
+    #[test]
+    fn amounts_from_digits_and_decimal_places() {
+        assert_eq!(Money::from_decimal(265, 2), Some(m("2.65")));
+        assert_eq!(Money::from_decimal(7, 0), Some(m("7")));
+        assert_eq!(Money::from_decimal(5, 24), Some(Money(5)));
+        assert_eq!(Money::from_decimal(1, 25), None, "finer than 10^-24 USD");
+        assert_eq!(Money::from_decimal(u128::MAX, 0), None, "does not fit");
     }
 
     #[test]
