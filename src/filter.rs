@@ -652,6 +652,17 @@ models:
         assert_eq!(at(601), Some("context_length"), "1001 does not");
     }
 
+    /// SPEC 2: `max_tokens` above an endpoint's `max_completion_tokens` excludes it; exactly
+    /// the limit is allowed. alpha's limit is 500 tokens.
+    #[test]
+    fn max_tokens_exactly_the_completion_limit_is_allowed() {
+        let at = |max_tokens: u64| {
+            reasons(&format!(r#"{{"model":"m","max_tokens":{max_tokens}}}"#)).0[0]
+        };
+        assert_eq!(at(500), None);
+        assert_eq!(at(501), Some("max_tokens"));
+    }
+
     /// Past MAX_SLUG_WARNINGS unmatched entries of one list, one line counts the rest.
     #[test]
     fn unmatched_slug_warnings_stop_at_the_limit_and_count_the_rest() {

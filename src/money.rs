@@ -702,6 +702,12 @@ mod tests {
             m("0.0000000000000000004").per_million(1).unwrap(),
             Money::ZERO
         );
+        // Whole millionths and the finer rest of the price, each times the tokens: 3 x
+        // 1.0000000000000000005 / 10^6 = 3.0000000000000000015e-6, half up to ...002.
+        assert_eq!(
+            m("1.0000000000000000005").per_million(3).unwrap(),
+            m("0.000003000000000000000002")
+        );
         let most = Money::MAX_INPUT.per_million(MAX_USAGE_TOKENS).unwrap();
         assert_eq!(
             most.to_string(),
