@@ -652,6 +652,44 @@ models:
         assert_eq!(at(601), Some("context_length"), "1001 does not");
     }
 
+    /// The sentence each exclusion carries names the facts: the limits, the prices, the
+    /// parameters missing, or that support is unknown.
+    #[test]
+    fn each_reason_says_what_excluded_the_endpoint() {
+        let catalog = Catalog::parse(CATALOG).unwrap();
+        let detail = |request: &str, endpoint: usize| {
+            let request = Request::parse(request).unwrap();
+            let options = crate::resolve::Options::default();
+            let resolved = Resolved::new(&request, &options);
+            let verdicts = filter_model(&catalog.models[0], &request, &resolved, &mut Vec::new());
+            verdicts[endpoint].as_ref().map(Reason::detail)
+        };
+        let require = r#"{"model":"m","tools":[{"type":"function","function":{"name":"f"}}],"provider":{"require_parameters":true}}"#;
+        assert_eq!(
+            detail(require, 1).as_deref(),
+            Some("provider.require_parameters is true and this endpoint does not support tools")
+        );
+        assert_eq!(
+            detail(require, 2).as_deref(),
+            Some(
+                "provider.require_parameters is true and this endpoint's supported parameters are unknown"
+            )
+        );
+        assert_eq!(
+            detail(r#"{"model":"m","max_tokens":600}"#, 0).as_deref(),
+            Some("max_completion_tokens 500 is below the requested max_tokens 600")
+        );
+        assert_eq!(
+            detail(
+                r#"{"model":"m","provider":{"max_price":{"request":0.1}}}"#,
+                1
+            )
+            .as_deref(),
+            Some("request price 0.5 is above provider.max_price.request 0.1")
+        );
+        assert_eq!(detail(r#"{"model":"m"}"#, 0), None);
+    }
+
     /// SPEC 2: `max_tokens` above an endpoint's `max_completion_tokens` excludes it; exactly
     /// the limit is allowed. alpha's limit is 500 tokens.
     #[test]

@@ -151,7 +151,9 @@ impl Segment {
         head.iter().chain(tail).copied()
     }
 
-    /// Whether the segment has no id left.
+    /// Whether the segment has no id left. (A mutant answering `false` is equivalent: an empty
+    /// segment left in a part draws no attempt, and it never leads a plan, since the sticky
+    /// endpoint it was emptied for goes first in a part of its own.)
     pub(crate) fn is_empty(&self) -> bool {
         match self {
             Segment::Fixed(ids) => ids.is_empty(),
