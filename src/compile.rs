@@ -394,6 +394,31 @@ mod tests {
     }
 
     #[test]
+    fn partition_none_orders_every_models_endpoints_together() {
+        use rand::SeedableRng;
+        let catalog = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 2, completion: 2 } }\n      - { provider: c, pricing: { prompt: 3, completion: 3 } }\n  - id: n\n    endpoints:\n      - { provider: b, pricing: { prompt: 1, completion: 1 } }\n").unwrap();
+        let attempts = |sort: &str| {
+            let body = format!(r#"{{"models":["m","n"],"provider":{{"sort":{sort}}}}}"#);
+            let request = Request::parse(&body).unwrap();
+            let router = compile(&catalog, &request, &Options::default()).unwrap();
+            let plan = router.plan(&mut rand::rngs::SmallRng::seed_from_u64(1));
+            plan.attempts
+                .iter()
+                .map(|a| format!("{}:{}", a.model, a.endpoint))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            attempts(r#"{"by":"price","partition":"none"}"#),
+            ["n:b", "m:a", "m:c"]
+        );
+        assert_eq!(
+            attempts(r#"{"by":"price","partition":"model"}"#),
+            ["m:a", "m:c", "n:b"],
+            "by model: the models in request order"
+        );
+    }
+
+    #[test]
     fn order_matching_an_own_key_endpoint_is_the_order_strategy() {
         let ordered = r#"{"model":"m","provider":{"order":["b"]}}"#;
         assert_eq!(strategy(PLAIN, ordered, "byok: [b]"), Strategy::Order);

@@ -301,6 +301,8 @@ fn div_exact_pow10<const K: u32>(x: u128) -> u128 {
 /// Moves `K` trailing zeros of `digits` into `places` when it has them (and `places` allows).
 fn strip_zeros<const K: u32>(digits: &mut u128, places: &mut u32) {
     // A remainder by a constant compiles to multiplications; only the division would not.
+    // Stripping less (`>=` to `<`) or miscounting the places upwards (`-=` to `+=`) only sends
+    // the amount to `to_f64_slow`'s text path, which is exact too: speed, not results.
     if *places >= K && *digits % const { 10u128.pow(K) } == 0 {
         *digits = div_exact_pow10::<K>(*digits);
         *places -= K;

@@ -232,6 +232,8 @@ impl BaseOrder<'_> {
         // stable priced, degraded free, degraded priced, down), counted first so that every
         // bucket is allocated once at its size. Under callgrind, compiling a 16-endpoint model
         // takes 13,300 instructions this way against 15,900 filtering the ids once per bucket.
+        // The counts only size the allocations: a mutant that miscounts (`+=` to `*=`) changes
+        // speed, not the buckets.
         let bucket = |id: TargetId| {
             let c = &cands[id.index()];
             let priced = usize::from(!c.price.is_zero());
@@ -425,6 +427,55 @@ mod tests {
             segs,
             vec![Segment::Fixed(ids(&[2])), Segment::Fixed(ids(&[1, 0]))],
             "b lacks p90 and a misses it: both go after c"
+        );
+    }
+
+    #[test]
+    fn a_latency_ceiling_puts_endpoints_at_or_under_it_first() {
+        let c = catalog(
+            "      - { provider: a, pricing: { prompt: 1, completion: 1 }, latency: 2.0 }\n\
+             \x20     - { provider: b, pricing: { prompt: 1, completion: 1 }, latency: 1.0 }\n\
+             \x20     - { provider: c, pricing: { prompt: 1, completion: 1 }, latency: 1.5 }\n\
+             \x20     - { provider: d, pricing: { prompt: 1, completion: 1 } }\n",
+        );
+        let want = Percentiles {
+            p50: Some(1.5),
+            ..Percentiles::default()
+        };
+        let segs = ordered(
+            &c,
+            BaseOrder {
+                sort: Some(SortBy::Price),
+                max_latency: Some(&want),
+                ..LB
+            },
+        );
+        assert_eq!(
+            segs,
+            vec![Segment::Fixed(ids(&[1, 2])), Segment::Fixed(ids(&[0, 3]))],
+            "c at exactly the ceiling meets it; a is over it and d has no latency"
+        );
+    }
+
+    #[test]
+    fn the_leading_tier_goes_before_every_other_endpoint() {
+        let c = catalog(
+            "      - { provider: a, tier: priority, pricing: { prompt: 1, completion: 1 } }\n\
+             \x20     - { provider: b, pricing: { prompt: 0.5, completion: 0 } }\n\
+             \x20     - { provider: c, tier: priority, pricing: { prompt: 0.5, completion: 0.5 } }\n",
+        );
+        let segs = ordered(
+            &c,
+            BaseOrder {
+                sort: Some(SortBy::Price),
+                lead_tier: Some(Tier::Priority),
+                ..LB
+            },
+        );
+        assert_eq!(
+            segs,
+            vec![Segment::Fixed(ids(&[2, 0])), Segment::Fixed(ids(&[1]))],
+            "the priority endpoints by price, then the cheaper b"
         );
     }
 }
