@@ -215,3 +215,83 @@ fn single_drops(request: &Request, options: &Options) -> Vec<(&'static str, Requ
     );
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drops(request: &str, account: &str) -> Vec<&'static str> {
+        let request = Request::parse(request).unwrap();
+        let options = Options {
+            account: Account::parse(account).unwrap(),
+            ..Options::default()
+        };
+        single_drops(&request, &options)
+            .into_iter()
+            .map(|(name, _, _)| name)
+            .collect()
+    }
+
+    /// A hint is offered only for what the request or the account actually sets.
+    #[test]
+    fn only_set_preferences_are_dropped() {
+        assert!(drops(r#"{"model":"m"}"#, "{}").is_empty());
+        let everything = r#"{"model":"m","max_tokens":10,"usage_estimate":{"prompt_tokens":5},
+            "service_tier":"flex","provider":{"only":["a"],"ignore":["b"],
+            "quantizations":["fp8"],"data_collection":"deny","zdr":true,
+            "enforce_distillable_text":true,"max_price":{"prompt":1},"require_parameters":true,
+            "order":["a"],"allow_fallbacks":false}}"#;
+        let account = "only: [a]\nignore: [b]\nzdr: true\ndata_collection: deny\n";
+        assert_eq!(
+            drops(everything, account),
+            [
+                "provider.only",
+                "provider.ignore",
+                "provider.quantizations",
+                "provider.data_collection",
+                "provider.zdr",
+                "provider.enforce_distillable_text",
+                "provider.max_price",
+                "max_tokens",
+                "usage_estimate",
+                "provider.require_parameters",
+                "provider.order",
+                "provider.allow_fallbacks",
+                "service_tier",
+                "account.only",
+                "account.ignore",
+                "account.zdr",
+                "account.data_collection",
+            ]
+        );
+        assert_eq!(
+            drops(
+                r#"{"model":"m","provider":{"data_collection":"allow","allow_fallbacks":true}}"#,
+                "data_collection: allow\n"
+            ),
+            Vec::<&str>::new(),
+            "the defaults spelled out are not set preferences"
+        );
+    }
+
+    /// Each removal that routes is reported with its endpoints in their likeliest order:
+    /// zero-price first, then cheapest first; removals that still route nowhere are not.
+    #[test]
+    fn relaxations_list_the_endpoints_in_their_likeliest_order() {
+        let catalog = Catalog::parse(
+            "models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 1 } }\n      - { provider: b, pricing: { prompt: 2, completion: 2 } }\n      - { provider: c, pricing: { prompt: 0, completion: 0 } }\n",
+        )
+        .unwrap();
+        let request =
+            Request::parse(r#"{"model":"m","provider":{"zdr":true,"ignore":["a"]}}"#).unwrap();
+        let got = relaxations(&catalog, &request, &Options::default());
+        assert_eq!(
+            got,
+            [Relaxation {
+                drop: "provider.zdr".into(),
+                endpoints: vec!["c".into(), "b".into()],
+            }],
+            "dropping the ignore list alone still leaves zdr excluding everything"
+        );
+    }
+}
