@@ -392,6 +392,7 @@ impl Wide {
         let mut quotient = [0u64; 4];
         let mut rest: u128 = 0;
         for i in (0..4).rev() {
+            // The low 64 bits of `rest << 64` are zero: `|` and `^` (a mutant) are the same here.
             let cur = (rest << 64) | u128::from(self.0[i]);
             quotient[i] = (cur / n) as u64;
             rest = cur % n;
