@@ -433,8 +433,10 @@ impl Decimal {
         let mut exponent: i64 = match exp_text {
             None => 0,
             Some(e) => {
+                // At most 6 digits after the sign; `i64`'s parser refuses an empty exponent,
+                // a second sign and anything but ASCII digits.
                 let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
-                if digits.is_empty() || !all_digits(digits) || digits.len() > 6 {
+                if digits.len() > 6 {
                     return None;
                 }
                 e.parse().ok()?
@@ -637,9 +639,32 @@ mod tests {
         assert_eq!(m("1E2"), m("100"));
         assert_eq!(m("  2.65 "), m("2.65"));
         assert_eq!(m("000.000"), Money::ZERO);
+        assert_eq!(m("0e100000"), Money::ZERO, "exponents of up to 6 digits");
+        assert_eq!(m("1E-000006"), m("0.000001"));
         for bad in [
-            "", ".", "e5", "1e", "1.2.3", "NaN", "inf", ".nan", "0x10", "1_000", "1e+", "1.+5",
-            "+1.+5", "1.-5", "+2.+0", "++5", ".+5", "-.+5",
+            "",
+            ".",
+            "e5",
+            "1e",
+            "1.2.3",
+            "NaN",
+            "inf",
+            ".nan",
+            "0x10",
+            "1_000",
+            "1e+",
+            "1.+5",
+            "+1.+5",
+            "1.-5",
+            "+2.+0",
+            "++5",
+            ".+5",
+            "-.+5",
+            "1e++5",
+            "1e+-5",
+            "1e 5",
+            "1e5x",
+            "0e1000000",
         ] {
             assert!(bad.parse::<Money>().is_err(), "{bad:?} is not a decimal");
         }
