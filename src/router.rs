@@ -555,6 +555,82 @@ models:
         assert_eq!(json["attempts"][1]["status"], -3);
     }
 
+    const TWO: &str = "models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 0 } }\n      - { provider: b, pricing: { prompt: 2, completion: 0 } }\n      - { provider: c, pricing: { prompt: 1, completion: 0 }, zdr: true }\n";
+
+    fn router_on<'c>(catalog: &'c Catalog, request: &str) -> Router<'c> {
+        Router::compile(
+            catalog,
+            &Request::parse(request).unwrap(),
+            &Options::default(),
+        )
+        .unwrap()
+    }
+
+    /// A walked part fails with the product over its endpoints; a part cut to its first
+    /// attempt with the mean over the first pick (weights 1/price^2: a 0.8, b 0.2).
+    #[test]
+    fn all_fail_probability_multiplies_walked_parts_and_averages_first_picks() {
+        let catalog = Catalog::parse(TWO).unwrap();
+        let fail = |r: &Router, id: TargetId| match r.target(id).endpoint {
+            "a" => 0.5,
+            _ => 0.2,
+        };
+        let walked = router_on(&catalog, r#"{"model":"m","provider":{"ignore":["c"]}}"#);
+        let p = walked.all_fail_probability(|id| fail(&walked, id));
+        assert!((p - 0.5 * 0.2).abs() < 1e-12, "{p}");
+        let cut = router_on(
+            &catalog,
+            r#"{"model":"m","provider":{"ignore":["c"],"allow_fallbacks":false}}"#,
+        );
+        let p = cut.all_fail_probability(|id| fail(&cut, id));
+        assert!((p - (0.8 * 0.5 + 0.2 * 0.2)).abs() < 1e-12, "{p}");
+    }
+
+    /// The filters' exclusions, and under `allow_fallbacks: false` every eligible endpoint the
+    /// plan does not attempt, listed with its reason; attempted ones are not.
+    #[test]
+    fn plans_list_what_the_filters_and_the_cut_left_out() {
+        let catalog = Catalog::parse(TWO).unwrap();
+        let r = router_on(
+            &catalog,
+            r#"{"model":"m","provider":{"zdr":true,"sort":"price","allow_fallbacks":false}}"#,
+        );
+        let excluded: Vec<(&str, &str, &str)> = r
+            .excluded()
+            .map(|(m, e, reason)| (m, e, reason.code()))
+            .collect();
+        assert_eq!(excluded, [("m", "a", "zdr"), ("m", "b", "zdr")]);
+        let plan = r.plan(&mut Xoshiro256PlusPlus::seed_from_u64(1));
+        let attempts: Vec<&str> = plan.attempts.iter().map(|a| a.endpoint.as_str()).collect();
+        assert_eq!(attempts, ["c"]);
+        let left: Vec<(&str, &str)> = plan
+            .excluded
+            .iter()
+            .map(|e| (e.endpoint.as_str(), e.reason.code()))
+            .collect();
+        assert_eq!(
+            left,
+            [("a", "zdr"), ("b", "zdr")],
+            "c is attempted, so not listed"
+        );
+        let r = router_on(
+            &catalog,
+            r#"{"model":"m","provider":{"sort":"price","allow_fallbacks":false}}"#,
+        );
+        let plan = r.plan(&mut Xoshiro256PlusPlus::seed_from_u64(1));
+        let attempts: Vec<&str> = plan.attempts.iter().map(|a| a.endpoint.as_str()).collect();
+        assert_eq!(attempts, ["a"], "cheapest, then slug");
+        let left: Vec<(&str, &str)> = plan
+            .excluded
+            .iter()
+            .map(|e| (e.endpoint.as_str(), e.reason.code()))
+            .collect();
+        assert_eq!(
+            left,
+            [("b", "fallbacks_disabled"), ("c", "fallbacks_disabled")]
+        );
+    }
+
     #[test]
     fn order_without_fallbacks_stops_at_the_list() {
         let r =
