@@ -862,6 +862,31 @@ models:
         );
     }
 
+    /// A certain first attempt costs exactly its cost, past the 12 significant digits of a
+    /// mean; a first attempt certain in f64 beside one with a vanishing chance adds both.
+    #[test]
+    fn expected_first_cost_keeps_a_certain_cost_exact_and_adds_vanishing_chances() {
+        let catalog = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1.2345678901234, completion: 0 } }\n      - { provider: b, pricing: { prompt: 3, completion: 0 } }\n  - id: n\n    endpoints:\n      - { provider: a, pricing: { prompt: 0.001, completion: 0 } }\n      - { provider: b, pricing: { prompt: 1000000, completion: 0 } }\n").unwrap();
+        let sorted = router_on(
+            &catalog,
+            r#"{"model":"m","provider":{"sort":"price"},"usage_estimate":{"prompt_tokens":1000000,"completion_tokens":0}}"#,
+        );
+        assert_eq!(sorted.expected_first_cost().to_string(), "1.2345678901234");
+        // Weights 1 and 10^-18: a is first with probability 1.0 in f64, b with 10^-18.
+        let lopsided = router_on(&catalog, r#"{"model":"n"}"#);
+        let first: Vec<f64> = lopsided
+            .ids()
+            .map(|id| lopsided.target(id).first_probability)
+            .collect();
+        assert_eq!(first[0], 1.0);
+        assert!(first[1] > 0.0);
+        // 1000 tokens: 10^-6 for a, plus 10^-18 x 1000 for b.
+        assert_eq!(
+            lopsided.expected_first_cost().to_string(),
+            "0.000001000000001"
+        );
+    }
+
     #[test]
     fn the_widest_price_span_stays_weighable_and_larger_prices_are_refused() {
         // The cheapest non-zero price and the dearest allowed: weights relative to the dearest
