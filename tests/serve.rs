@@ -439,6 +439,10 @@ fn faults_are_read_set_and_cleared_over_http() {
     );
     assert_eq!(delete(&agent, &url).status, 204);
     assert_eq!(get(&agent, &url).json(), json!([]));
+    put(&agent, &url, "- { endpoint: '*', status: 503 }");
+    assert_eq!(server.faults().len(), 1);
+    server.clear_faults();
+    assert!(server.faults().is_empty(), "Server::clear_faults as DELETE");
 }
 
 #[test]
@@ -502,6 +506,13 @@ fn the_journal_holds_every_request_filters_by_test_id_and_keeps_its_limit() {
         204
     );
     assert!(server.journal(None).is_empty());
+    post(&agent, &url, HELLO, &[]);
+    assert_eq!(server.journal(None).len(), 1);
+    server.clear_journal();
+    assert!(
+        server.journal(None).is_empty(),
+        "Server::clear_journal as DELETE"
+    );
 }
 
 /// Every key SPEC section 9 lists for a generation record.
@@ -886,7 +897,12 @@ fn shutdown_lets_a_request_in_flight_finish() {
     while server.stats().requests == 0 {
         std::thread::sleep(Duration::from_millis(10));
     }
+    let addr = server.addr();
     server.shutdown().expect("a clean shutdown");
     let reply = in_flight.join().unwrap();
     assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "the port is closed once shutdown returns"
+    );
 }
