@@ -274,6 +274,40 @@ mod tests {
         );
     }
 
+    /// The error names its availability class and counts the exclusions by reason; the
+    /// class is the latest filter stage's (SPEC section 5).
+    #[test]
+    fn unroutable_errors_print_their_class_then_the_counts() {
+        let catalog = Catalog::parse(
+            "models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 1 } }\n      - { provider: b, pricing: { prompt: 2, completion: 2 }, zdr: true }\n  - id: empty\n    endpoints: []\n",
+        )
+        .unwrap();
+        let error = |body: &str| {
+            let request = Request::parse(body).unwrap();
+            let err = compile::compile_once(&catalog, &request, &Options::default()).unwrap_err();
+            let unroutable = err.unroutable().expect("an unroutable request").clone();
+            (unroutable.code.as_str(), unroutable.to_string())
+        };
+        assert_eq!(
+            error(r#"{"model":"m","provider":{"zdr":true,"ignore":["b"]}}"#),
+            (
+                "privacy_restricted",
+                "privacy_restricted: no endpoint of m can serve the request; the last were removed by zdr (2 excluded: 1 zdr, 1 ignored)".into()
+            )
+        );
+        assert_eq!(
+            error(r#"{"model":"m","provider":{"max_price":{"prompt":0.5}}}"#).0,
+            "constraint_filtered"
+        );
+        assert_eq!(
+            error(r#"{"model":"empty"}"#),
+            (
+                "no_endpoints",
+                "no_endpoints: no endpoints serve empty".into()
+            )
+        );
+    }
+
     /// Each removal that routes is reported with its endpoints in their likeliest order:
     /// zero-price first, then cheapest first; removals that still route nowhere are not.
     #[test]
