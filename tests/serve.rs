@@ -38,9 +38,19 @@ fn endpoint<'c>(catalog: &'c Catalog, key: &str) -> &'c routesim::Endpoint {
 #[test]
 fn a_served_request_answers_openrouters_body_headers_and_cost() {
     let server = start(DEEPSEEK, |_| {});
+    let unix = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let before = unix();
     let reply = post(&agent(), &chat_url(&server), HELLO, &[]);
+    let after = unix();
     assert_eq!(reply.status, 200, "{}", reply.body);
     let body = reply.json();
+    let created = body["created"].as_u64().expect("created, in Unix seconds");
+    assert!((before..=after).contains(&created), "{created}");
     let key = reply.header("x-routesim-endpoint").to_string();
     assert_eq!(
         reply.header("x-routesim-seed"),
