@@ -863,6 +863,21 @@ mod tests {
         assert_eq!(Money::from_decimal(1, 22).unwrap().to_f64(), 1e-22);
     }
 
+    /// A YAML price that is a word is quoted in the message; one that looks like a number is
+    /// shown as it is.
+    #[test]
+    fn yaml_prices_are_shown_as_written() {
+        let err = |price: &str| {
+            let yaml = format!(
+                "models:\n  - id: m\n    endpoints:\n      - {{ provider: a, pricing: {{ prompt: {price}, completion: 1 }} }}\n"
+            );
+            crate::Catalog::parse(&yaml).unwrap_err().to_string()
+        };
+        assert!(err("free").contains(r#"found "free""#), "{}", err("free"));
+        assert!(err("-1").contains("found -1"), "{}", err("-1"));
+        assert!(err("1e-30").contains("found 1e-30"), "{}", err("1e-30"));
+    }
+
     #[test]
     fn amounts_from_digits_and_decimal_places() {
         assert_eq!(Money::from_decimal(265, 2), Some(m("2.65")));

@@ -291,5 +291,35 @@ mod tests {
         );
         let e = prices(r#"{"prompt": "0.0000000000000000000000001", "completion": "0"}"#);
         assert!(e.unwrap_err().contains("decimal places"));
+        let e = prices(r#"{"prompt": {"a": 1}, "completion": "0"}"#).unwrap_err();
+        assert!(e.contains("invalid type: map"), "{e}");
+    }
+
+    /// Latency is listed in milliseconds and uptime in percent; routesim keeps seconds and
+    /// fractions. A tag's `/priority` or `/flex` suffix is its tier.
+    #[test]
+    fn listing_units_and_tier_suffixes_convert() {
+        let json = r#"{"data": {"id": "x/m", "endpoints": [
+            {"tag": "a/flex", "pricing": {"prompt": "0", "completion": "0"},
+             "latency_last_30m": {"p50": 450, "p75": 600, "p90": 900, "p99": 2000},
+             "throughput_last_30m": {"p50": 80, "p99": 20}, "uptime_last_30m": 99.5},
+            {"tag": "a/priority", "pricing": {"prompt": "0", "completion": "0"}, "uptime_last_30m": null},
+            {"tag": "a", "pricing": {"prompt": "0", "completion": "0"}}]}}"#;
+        let c = Catalog::parse(json).unwrap();
+        let eps = &c.models[0].endpoints;
+        let latency = eps[0].latency.unwrap();
+        assert_eq!(
+            [latency.p50, latency.p75, latency.p90, latency.p99],
+            [Some(0.45), Some(0.6), Some(0.9), Some(2.0)]
+        );
+        let throughput = eps[0].throughput.unwrap();
+        assert_eq!([throughput.p50, throughput.p99], [Some(80.0), Some(20.0)]);
+        assert_eq!(eps[0].uptime, 0.995);
+        assert_eq!(eps[1].uptime, 1.0, "null: too little data, treated as up");
+        let tiers: Vec<_> = eps.iter().map(|e| e.tier).collect();
+        assert_eq!(
+            tiers,
+            [Some(crate::Tier::Flex), Some(crate::Tier::Priority), None]
+        );
     }
 }
