@@ -866,6 +866,37 @@ mod tests {
         }
     }
 
+    /// Two attempts of 0.25 s and 0.5 s latency, the second serving 13 tokens at 80 tokens/s
+    /// (0.1625 s): the wait under `--time-scale x` and the generation record's milliseconds.
+    #[test]
+    fn the_wait_adds_every_attempts_latency_and_the_generation_then_scales() {
+        let mut ex = Exchange::new(0, None);
+        for (endpoint, latency, status) in [("a", 0.25, 503), ("coreweave/int4", 0.5, 200)] {
+            ex.attempts.push(Tried {
+                model: "m".into(),
+                endpoint: endpoint.into(),
+                provider_name: "P".into(),
+                status,
+                latency: Some(latency),
+                byok: false,
+            });
+        }
+        assert_eq!(
+            ex.delay(2.0, false),
+            Duration::from_secs_f64(1.5),
+            "no one served"
+        );
+        ex.served = Some(served(false, "x"));
+        assert_eq!(ex.delay(2.0, false), Duration::from_secs_f64(1.5));
+        assert_eq!(ex.delay(2.0, true), Duration::from_secs_f64(2.0 * 0.9125));
+        assert_eq!(ex.delay(0.0, true), Duration::ZERO);
+        let record = serde_json::to_value(ex.generation()).unwrap();
+        assert_eq!(record["latency"], 750.0);
+        assert_eq!(record["generation_time"], 162.5);
+        assert_eq!(record["provider_responses"][0]["latency"], 250.0);
+        assert_eq!(record["provider_responses"][1]["status"], 200);
+    }
+
     #[test]
     fn a_generation_id_names_its_arrival_index() {
         let ex = Exchange::new(42, None);
