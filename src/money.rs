@@ -277,7 +277,8 @@ impl Money {
 }
 
 /// The inverse of an odd `d` modulo 2^128 (Newton's iteration: each step doubles the bits that
-/// are right, from the 3 that `d` itself gets right).
+/// are right, from the 3 that `d` itself gets right: 6 steps give 192 >= 128; a seventh, as a
+/// `<=` mutant of the loop makes, changes nothing).
 const fn inverse(d: u128) -> u128 {
     let mut x = d;
     let mut i = 0;
@@ -301,7 +302,7 @@ fn div_exact_pow10<const K: u32>(x: u128) -> u128 {
 /// Moves `K` trailing zeros of `digits` into `places` when it has them (and `places` allows).
 fn strip_zeros<const K: u32>(digits: &mut u128, places: &mut u32) {
     // A remainder by a constant compiles to multiplications; only the division would not.
-    // Stripping less (`>=` to `<`) or miscounting the places upwards (`-=` to `+=`) only sends
+    // Stripping less (`>=` to `<`, or not at all) or miscounting the places upwards (`-=` to `+=`) only sends
     // the amount to `to_f64_slow`'s text path, which is exact too: speed, not results.
     if *places >= K && *digits % const { 10u128.pow(K) } == 0 {
         *digits = div_exact_pow10::<K>(*digits);
@@ -876,6 +877,36 @@ mod tests {
         assert!(err("free").contains(r#"found "free""#), "{}", err("free"));
         assert!(err("-1").contains("found -1"), "{}", err("-1"));
         assert!(err("1e-30").contains("found 1e-30"), "{}", err("1e-30"));
+        let seq = err("[1]");
+        assert!(
+            seq.contains("expected a non-negative decimal price"),
+            "a sequence is refused with what was expected: {seq}"
+        );
+    }
+
+    #[test]
+    fn at_most_38_significant_digits_are_read() {
+        let e = |t: &str| t.parse::<Money>().unwrap_err().to_string();
+        let digits38 = format!("1.{}1", "0".repeat(36));
+        assert!(
+            e(&digits38).contains("at most 24 decimal places"),
+            "{}",
+            e(&digits38)
+        );
+        let digits39 = format!("1.{}1", "0".repeat(37));
+        assert!(
+            e(&digits39).contains("a non-negative decimal number"),
+            "{}",
+            e(&digits39)
+        );
+    }
+
+    #[test]
+    fn debug_shows_the_decimal() {
+        assert_eq!(
+            format!("{:?}", m("0.005500000000000001")),
+            "Money(0.005500000000000001)"
+        );
     }
 
     #[test]
