@@ -400,6 +400,7 @@ impl Wide {
         }
         debug_assert!(quotient[2] == 0 && quotient[3] == 0, "a mean fits 128 bits");
         (
+            // Disjoint bits again: `^` for `|` is the same.
             u128::from(quotient[0]) | (u128::from(quotient[1]) << 64),
             rest as u64,
         )
