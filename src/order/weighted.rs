@@ -123,6 +123,8 @@ impl WeightedRun {
         );
         let total = self.cdf[self.cdf.len() - 1];
         let r = rng::unit(rng) * total;
+        // The `min` guards `r` rounding up to `total`, a chance of about 2^-53 a draw: mutants
+        // of its bound (`len + 1`, `len / 1`) differ only there.
         let i = self
             .cdf
             .partition_point(|&c| c <= r)
@@ -515,6 +517,32 @@ mod tests {
     /// each id in first position matches w / W. With n = 20000 draws, a share's standard error
     /// is at most sqrt(0.25 / n) = 0.0035; 5 standard errors (0.018) bound each of the 8 checks
     /// with a false-alarm chance below 1e-5 in all.
+    #[test]
+    fn the_first_pick_alone_follows_the_weights() {
+        // Prices 1, 2, 4 and 8: weights 1, 1/4, 1/16 and 1/64 of the cheapest.
+        let price = |id: TargetId| [1.0, 2.0, 4.0, 8.0][id.index()];
+        let ids: Vec<TargetId> = (0..4).map(TargetId::new).collect();
+        let mut run = WeightedRun::new(Vec::new(), ids, price);
+        run.index_first_pick();
+        let total: f64 = (0..4).map(|i| 1.0 / price(TargetId::new(i)).powi(2)).sum();
+        let n = 20_000;
+        let mut counts = [0usize; 4];
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
+        for _ in 0..n {
+            counts[run.first(&mut rng).index()] += 1;
+        }
+        for (i, &count) in counts.iter().enumerate() {
+            let exact = 1.0 / price(TargetId::new(i)).powi(2) / total;
+            let share = count as f64 / n as f64;
+            // Five standard errors of a share (at most sqrt(0.25 / n)).
+            assert!(
+                (share - exact).abs() < 5.0 * (0.25 / n as f64).sqrt(),
+                "id {i}: {share} vs {exact}"
+            );
+        }
+        assert!(counts[3] > 0, "the dearest is drawn too");
+    }
+
     #[test]
     fn first_positions_follow_the_weights_for_both_methods() {
         let n = 20_000;
