@@ -269,6 +269,9 @@ mod tests {
         let draws = 400_000;
         let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(5);
         let (sampled, served) = served_sampled(&r, draws, &mut rng);
+        assert_eq!(sampled.len(), exact.len(), "one share per target");
+        // Everything fails with (0.04 x 0.03 x 0.01 x 0.15 x 0.5) at most: all but a few served.
+        assert!(served > draws - 10 && served <= draws, "{served}");
         for (e, s) in exact.iter().zip(&sampled) {
             let se = (e * (1.0 - e) / served as f64).sqrt();
             assert!(
@@ -305,6 +308,52 @@ mod tests {
         }
         assert!(can_serve(&first_only)[..3].iter().all(|&b| b));
         assert!(!can_serve(&first_only)[3], "cut by allow_fallbacks: false");
+    }
+
+    /// SPEC section 4: `allow_fallbacks: false` limits fallbacks inside each model, not to the
+    /// next model. The next model serves when the first one's single pick fails.
+    #[test]
+    fn a_cut_model_falls_through_to_the_next_when_its_pick_fails() {
+        let catalog = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 0 }, uptime: 0.96 }\n      - { provider: b, pricing: { prompt: 2, completion: 0 }, uptime: 0.97 }\n  - id: n\n    endpoints:\n      - { provider: c, pricing: { prompt: 1, completion: 0 }, uptime: 0.99 }\n").unwrap();
+        let r = router(
+            &catalog,
+            r#"{"models":["m","n"],"provider":{"allow_fallbacks":false}}"#,
+        );
+        let p = served_exact(&r, 2.0).unwrap();
+        // a first with 0.8, b with 0.2 (weights 1 and 1/4).
+        let m_fails = 0.8 * 0.04 + 0.2 * 0.03;
+        let served = [0.8 * 0.96, 0.2 * 0.97, m_fails * 0.99];
+        let total: f64 = served.iter().sum();
+        for (i, want) in served.iter().enumerate() {
+            assert!(
+                (p[i] - want / total).abs() < 1e-12,
+                "{i}: {} vs {}",
+                p[i],
+                want / total
+            );
+        }
+    }
+
+    /// Weighted runs of up to EXACT_LIMIT ids, zero-price or priced, are computed exactly;
+    /// one more and the served distribution is sampled instead.
+    #[test]
+    fn runs_up_to_the_exact_limit_are_computed_exactly() {
+        let run = |n: usize, price: u32| {
+            let mut yaml = String::from("models:\n  - id: m\n    endpoints:\n");
+            for i in 0..n {
+                yaml += &format!(
+                    "      - {{ provider: p{i}, pricing: {{ prompt: {}, completion: 0 }}, uptime: 0.99 }}\n",
+                    price * (i as u32 + 1)
+                );
+            }
+            let catalog = Catalog::parse(&yaml).unwrap();
+            let r = router(&catalog, r#"{"model":"m"}"#);
+            served_exact(&r, 2.0).is_some()
+        };
+        assert!(run(EXACT_LIMIT, 1), "16 priced");
+        assert!(!run(EXACT_LIMIT + 1, 1), "17 priced");
+        assert!(run(EXACT_LIMIT, 0), "16 free");
+        assert!(!run(EXACT_LIMIT + 1, 0), "17 free");
     }
 
     #[test]
