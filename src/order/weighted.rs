@@ -166,6 +166,9 @@ impl WeightedRun {
         };
         self.priced.remove(i);
         self.weights = Weights::new(weights(&self.priced, price));
+        // Compiling removes sticky ids before the router indexes any first pick, so the table
+        // is empty here today (deleting the `!` only builds it early); kept so that `remove`
+        // stays right on an indexed run.
         if !self.cdf.is_empty() {
             self.index_first_pick();
         }
@@ -215,6 +218,9 @@ impl Weights {
 
 /// The stack block a run of `n` weights is drawn in, if it is short enough for linear scans: the
 /// smallest of 8, 16, 32 and 64 with room past the last weight for the scan's sentinel.
+/// (Deleting an arm only sends those lengths to a larger block or to the heap draw, which
+/// [`WeightedRun::scratch_len`] follows: the same odds, slower. Mutation testing reports those
+/// mutants as missed; they are speed-only.)
 fn block(n: usize) -> Option<usize> {
     match n {
         0..8 => Some(8),
