@@ -86,6 +86,7 @@ pub(crate) fn served_sampled<R: Rng + ?Sized>(
     let mut buf = router.buffer();
     let mut served = 0;
     for _ in 0..draws {
+        // Up with probability `uptime` (`<=` for `<` differs once in 2^53 draws).
         let got = router.draw_until(rng, &mut buf, |rng, id| {
             rng::unit(rng) < router.target(id).uptime
         });
