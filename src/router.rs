@@ -722,6 +722,28 @@ models:
         }
     }
 
+    /// A weighted run with zero-price ids first: a stop among the priced ones is found at its
+    /// place after them.
+    #[test]
+    fn draw_until_stops_among_priced_ids_after_free_ones() {
+        let catalog = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: f, pricing: { prompt: 0, completion: 0 } }\n      - { provider: g, pricing: { prompt: 0, completion: 0 } }\n      - { provider: a, pricing: { prompt: 1, completion: 0 } }\n      - { provider: b, pricing: { prompt: 2, completion: 0 } }\n").unwrap();
+        let r = router_on(&catalog, r#"{"model":"m"}"#);
+        let (mut full, mut part) = (r.buffer(), r.buffer());
+        for seed in 0..10 {
+            r.draw(&mut Xoshiro256PlusPlus::seed_from_u64(seed), &mut full);
+            for at in 0..4 {
+                let stop = full.attempts()[at];
+                let got = r.draw_until(
+                    &mut Xoshiro256PlusPlus::seed_from_u64(seed),
+                    &mut part,
+                    |_, id| id == stop,
+                );
+                assert_eq!(got, Some(stop), "seed {seed}, stop at {at}");
+                assert_eq!(part.attempts(), &full.attempts()[..=at]);
+            }
+        }
+    }
+
     #[test]
     fn draw_until_stops_at_the_first_success_and_matches_draw() {
         let r = compile(r#"{"model":"m"}"#).unwrap();

@@ -401,6 +401,37 @@ mod tests {
             vec![Segment::Fixed(ids(&[1, 2, 3, 0]))],
             "nobody has latency: price order"
         );
+        let q = catalog(
+            "      - { provider: a, pricing: { prompt: 1, completion: 0 }, quality: 0.5 }\n\
+             \x20     - { provider: b, pricing: { prompt: 1, completion: 0 } }\n\
+             \x20     - { provider: c, pricing: { prompt: 2, completion: 0 }, quality: 0.9 }\n",
+        );
+        assert_eq!(
+            ordered(
+                &q,
+                BaseOrder {
+                    sort: Some(SortBy::Exacto),
+                    ..LB
+                }
+            ),
+            vec![Segment::Fixed(ids(&[2, 0, 1]))],
+            "exacto: highest quality first, unknown quality last"
+        );
+        let l = catalog(
+            "      - { provider: a, pricing: { prompt: 1, completion: 0 }, latency: 2.0 }\n\
+             \x20     - { provider: b, pricing: { prompt: 2, completion: 0 }, latency: 1.0 }\n",
+        );
+        assert_eq!(
+            ordered(
+                &l,
+                BaseOrder {
+                    sort: Some(SortBy::Latency),
+                    ..LB
+                }
+            ),
+            vec![Segment::Fixed(ids(&[1, 0]))],
+            "latency: lowest first"
+        );
     }
 
     #[test]

@@ -524,6 +524,20 @@ mod tests {
     /// is at most sqrt(0.25 / n) = 0.0035; 5 standard errors (0.018) bound each of the 8 checks
     /// with a false-alarm chance below 1e-5 in all.
     #[test]
+    fn removing_an_id_takes_out_that_one_and_reweighs_the_rest() {
+        let price = |id: TargetId| [0.0, 0.0, 0.0, 1.0, 2.0][id.index()];
+        let ids = |v: &[usize]| v.iter().map(|&i| TargetId::new(i)).collect::<Vec<_>>();
+        let mut run = WeightedRun::new(ids(&[0, 1, 2]), ids(&[3, 4]), price);
+        assert!(run.remove(TargetId::new(1), price));
+        assert_eq!(run.parts(), (&ids(&[0, 2])[..], &ids(&[3, 4])[..]));
+        assert!(run.remove(TargetId::new(3), price));
+        assert_eq!(run.parts(), (&ids(&[0, 2])[..], &ids(&[4])[..]));
+        let only: Vec<(TargetId, f64)> = run.first_probabilities().collect();
+        assert_eq!(only.len(), 2, "{only:?}");
+        assert!(!run.remove(TargetId::new(3), price), "already gone");
+    }
+
+    #[test]
     fn the_first_pick_alone_follows_the_weights() {
         // Prices 1, 2, 4 and 8: weights 1, 1/4, 1/16 and 1/64 of the cheapest.
         let price = |id: TargetId| [1.0, 2.0, 4.0, 8.0][id.index()];
