@@ -58,12 +58,12 @@ fn allocations_during(f: impl FnOnce()) -> u64 {
 
 const DRAWS: usize = 5_000;
 
-/// Two models: one with 80 endpoints (its stable band, about 46 priced, is past the linear-scan
-/// limit, so the sorted-keys path runs), free ones and every uptime band; one small fallback
-/// model.
+/// Two models: one with 160 endpoints (its stable band, about 89 priced, is past the
+/// linear-scan limit of 63, so the sorted-keys path runs with its scratch), free ones and every
+/// uptime band; one small fallback model.
 fn catalog() -> Catalog {
     let mut yaml = String::from("models:\n  - id: big/m\n    endpoints:\n");
-    for i in 0..80 {
+    for i in 0..160 {
         let price = if i % 13 == 5 {
             0.0
         } else {
