@@ -357,6 +357,27 @@ mod tests {
         assert!(!run(EXACT_LIMIT + 1, 0), "17 free");
     }
 
+    /// A weighted run holding an endpoint that never fails is never passed, whatever order it
+    /// is drawn in; an endpoint with uptime 0 never serves.
+    #[test]
+    fn a_run_with_a_never_failing_endpoint_ends_the_walk() {
+        let catalog = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 0 }, uptime: 1.0 }\n      - { provider: b, pricing: { prompt: 2, completion: 0 }, uptime: 0.97 }\n      - { provider: c, pricing: { prompt: 1, completion: 0 }, uptime: 0.9 }\n      - { provider: d, pricing: { prompt: 1, completion: 0 }, uptime: 0.0 }\n").unwrap();
+        let r = router(&catalog, r#"{"model":"m"}"#);
+        assert_eq!(can_serve(&r), [true, true, false, false]);
+        let exact: Vec<bool> = served_exact(&r, 2.0)
+            .unwrap()
+            .iter()
+            .map(|&p| p > 0.0)
+            .collect();
+        assert_eq!(exact, [true, true, false, false]);
+        let r = router(&catalog, r#"{"model":"m","provider":{"ignore":["a"]}}"#);
+        assert_eq!(
+            can_serve(&r),
+            [true, true, false],
+            "b, c; d is down for good"
+        );
+    }
+
     #[test]
     fn an_endpoint_behind_one_that_never_fails_can_never_serve() {
         let catalog = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 0 } }\n      - { provider: b, pricing: { prompt: 2, completion: 0 } }\n").unwrap();
