@@ -260,11 +260,14 @@ const LINEAR_DRAW_MAX: usize = 63;
 /// bits to cancellation and is summed afresh from the weights left. The running total of `n`
 /// weights is off by at most about `2n` roundings of the last sum, so every draw's odds stay
 /// within about `n * 2^-36` of exact (2^-30 for the longest linear run): far below anything a
-/// simulation can see, and re-summing more often costs the 16-endpoint plan about 3%.
+/// simulation can see, and re-summing more often costs the 16-endpoint plan about 3%. (Mutants
+/// of this constant move the threshold, so speed and bits far below 2^-30, not results a
+/// test can see.)
 const RESUM_BELOW: f64 = 1.0 / 65536.0;
 
 /// 2^-900 (exponent field 1023 - 900): weights left below this sum are scaled up by 2^900 at a
-/// re-sum (see there).
+/// re-sum (see there). Any threshold at or above the subnormal range keeps the odds (a `/`
+/// mutant of the exponent gives 2^-1022), so that mutant is equivalent.
 const TINY: f64 = f64::from_bits((1023 - 900) << 52);
 
 /// Shuffles `ids` uniformly (forward Fisher-Yates), one position at a time; after each,
