@@ -890,6 +890,15 @@ mod tests {
         assert_eq!(ex.delay(2.0, false), Duration::from_secs_f64(1.5));
         assert_eq!(ex.delay(2.0, true), Duration::from_secs_f64(2.0 * 0.9125));
         assert_eq!(ex.delay(0.0, true), Duration::ZERO);
+        if let Some(s) = ex.served.as_mut() {
+            s.throughput = Some(0.0);
+        }
+        assert_eq!(
+            ex.delay(2.0, true),
+            Duration::from_secs_f64(1.5),
+            "a throughput of 0 is unknown, not an endless generation"
+        );
+        ex.served = Some(served(false, "x"));
         let record = serde_json::to_value(ex.generation()).unwrap();
         assert_eq!(record["latency"], 750.0);
         assert_eq!(record["generation_time"], 162.5);
