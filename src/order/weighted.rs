@@ -166,9 +166,8 @@ impl WeightedRun {
         };
         self.priced.remove(i);
         self.weights = Weights::new(weights(&self.priced, price));
-        // Compiling removes sticky ids before the router indexes any first pick, so the table
-        // is empty here today (deleting the `!` only builds it early); kept so that `remove`
-        // stays right on an indexed run.
+        // Compiling removes sticky ids before the router indexes any first pick; an indexed
+        // run (as in the tests) gets its table rebuilt.
         if !self.cdf.is_empty() {
             self.index_first_pick();
         }
@@ -218,9 +217,6 @@ impl Weights {
 
 /// The stack block a run of `n` weights is drawn in, if it is short enough for linear scans: the
 /// smallest of 8, 16, 32 and 64 with room past the last weight for the scan's sentinel.
-/// (Deleting an arm only sends those lengths to a larger block or to the heap draw, which
-/// [`WeightedRun::scratch_len`] follows: the same odds, slower. Mutation testing reports those
-/// mutants as missed; they are speed-only.)
 fn block(n: usize) -> Option<usize> {
     match n {
         0..8 => Some(8),
@@ -538,6 +534,62 @@ mod tests {
         let only: Vec<(TargetId, f64)> = run.first_probabilities().collect();
         assert_eq!(only.len(), 2, "{only:?}");
         assert!(!run.remove(TargetId::new(3), price), "already gone");
+    }
+
+    /// Runs up to the linear-scan limit are drawn in the smallest stack block with room for
+    /// the sentinel and need no scratch; longer ones use the heap draw and its scratch.
+    #[test]
+    fn short_runs_take_the_smallest_block_and_no_scratch() {
+        let blocks: Vec<(usize, Option<usize>)> = [
+            1,
+            7,
+            8,
+            15,
+            16,
+            31,
+            32,
+            LINEAR_DRAW_MAX,
+            LINEAR_DRAW_MAX + 1,
+        ]
+        .into_iter()
+        .map(|n| (n, block(n)))
+        .collect();
+        assert_eq!(
+            blocks,
+            [
+                (1, Some(8)),
+                (7, Some(8)),
+                (8, Some(16)),
+                (15, Some(16)),
+                (16, Some(32)),
+                (31, Some(32)),
+                (32, Some(64)),
+                (LINEAR_DRAW_MAX, Some(64)),
+                (LINEAR_DRAW_MAX + 1, None),
+            ]
+        );
+        let run = |n: usize| {
+            let ids: Vec<TargetId> = (0..n).map(TargetId::new).collect();
+            WeightedRun::new(Vec::new(), ids, |id| 1.0 + id.index() as f64)
+        };
+        assert_eq!(run(LINEAR_DRAW_MAX).scratch_len(), 0);
+        assert_eq!(run(LINEAR_DRAW_MAX + 1).scratch_len(), LINEAR_DRAW_MAX + 1);
+    }
+
+    /// Removing an id from a run whose first-pick table is built rebuilds the table, so the
+    /// first pick draws among the ids left.
+    #[test]
+    fn removing_from_an_indexed_run_rebuilds_its_first_pick() {
+        let price = |id: TargetId| 1.0 + id.index() as f64;
+        let ids: Vec<TargetId> = (0..3).map(TargetId::new).collect();
+        let mut run = WeightedRun::new(Vec::new(), ids, price);
+        run.index_first_pick();
+        assert!(run.remove(TargetId::new(0), price));
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+        for _ in 0..200 {
+            let id = run.first(&mut rng);
+            assert!(id.index() == 1 || id.index() == 2, "{id:?}");
+        }
     }
 
     #[test]
