@@ -314,12 +314,11 @@ fn successive_until<R: Rng + ?Sized, T: Copy>(
     // Efraimidis-Spirakis: ascending keys Exp(1) / weight have the successive-sampling law.
     scratch.clear();
     for (pos, &w) in weights.as_slice().iter().enumerate() {
-        // (`w >= 0.0` would change nothing but the one draw in 2^53 where -ln(1) / 0 is NaN:
-        // a zero weight's key is infinite either way, so mutation testing cannot see it.)
-        let key = if w > 0.0 {
-            -(1.0 - rng::unit(rng)).ln() / w
-        } else {
+        // A zero weight's key is infinite, without a draw: -ln(1) / 0 would be NaN.
+        let key = if w == 0.0 {
             f64::INFINITY
+        } else {
+            -(1.0 - rng::unit(rng)).ln() / w
         };
         scratch.push(Keyed {
             key,
