@@ -311,6 +311,21 @@ mod tests {
         assert!(!can_serve(&first_only)[3], "cut by allow_fallbacks: false");
     }
 
+    /// Under any exponent zero-price endpoints share the first attempt equally; weights are
+    /// scaled to the largest so that steep exponents over tiny prices stay finite.
+    #[test]
+    fn first_picks_share_free_endpoints_and_survive_steep_exponents() {
+        let catalog = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: f, pricing: { prompt: 0, completion: 0 } }\n      - { provider: g, pricing: { prompt: 0, completion: 0 } }\n      - { provider: a, pricing: { prompt: 1, completion: 0 } }\n  - id: tiny\n    endpoints:\n      - { provider: a, pricing: { prompt: 0.000000000000000001, completion: 0 } }\n      - { provider: b, pricing: { prompt: 0.000000000000000002, completion: 0 } }\n").unwrap();
+        let r = router(&catalog, r#"{"model":"m"}"#);
+        assert_eq!(first_attempt(&r, 1.0), [0.5, 0.5, 0.0]);
+        let r = router(&catalog, r#"{"model":"tiny"}"#);
+        // Weighed prices of 10^-18 and 2 x 10^-18: price^-20 alone would overflow f64.
+        let p = first_attempt(&r, 20.0);
+        let want = 1.0 / (1.0 + 2f64.powi(-20));
+        assert!((p[0] - want).abs() < 1e-12, "{p:?}");
+        assert!((p[1] - (1.0 - want)).abs() < 1e-12, "{p:?}");
+    }
+
     /// SPEC section 4: `allow_fallbacks: false` limits fallbacks inside each model, not to the
     /// next model. The next model serves when the first one's single pick fails.
     #[test]
