@@ -140,6 +140,17 @@ fn metadata_names_the_available_endpoints_and_the_one_selected() {
     let provider = reply.json()["provider"].as_str().unwrap().to_string();
     assert_eq!(meta["summary"], format!("available=7, selected={provider}"));
     assert_eq!(meta["attempts"][0]["status"], 200);
+    // Excluded endpoints count in the total, not among the available.
+    let ignoring = r#"{"model": "deepseek/deepseek-r1", "messages": [{"role": "user", "content": "Hello"}], "provider": {"ignore": ["novita", "nebius"]}}"#;
+    let reply = post(
+        &agent(),
+        &chat_url(&server),
+        ignoring,
+        &[("X-OpenRouter-Metadata", "enabled")],
+    );
+    let meta = &reply.json()["openrouter_metadata"];
+    assert_eq!(meta["endpoints"]["total"], 7);
+    assert_eq!(meta["endpoints"]["available"].as_array().unwrap().len(), 5);
 }
 
 #[test]
