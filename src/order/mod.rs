@@ -151,9 +151,7 @@ impl Segment {
         head.iter().chain(tail).copied()
     }
 
-    /// Whether the segment has no id left. (A mutant answering `false` is equivalent: an empty
-    /// segment left in a part draws no attempt, and it never leads a plan, since the sticky
-    /// endpoint it was emptied for goes first in a part of its own.)
+    /// Whether the segment has no id left.
     pub(crate) fn is_empty(&self) -> bool {
         match self {
             Segment::Fixed(ids) => ids.is_empty(),
@@ -315,6 +313,20 @@ mod tests {
             vec![Segment::Fixed(ids(&[1, 0, 2, 3]))],
             "sorts ignore bands, and status with them"
         );
+    }
+
+    #[test]
+    fn a_segment_is_empty_only_without_ids() {
+        let price = |_: TargetId| 1.0;
+        assert!(Segment::Fixed(ids(&[])).is_empty());
+        assert!(!Segment::Fixed(ids(&[0])).is_empty());
+        assert!(Segment::Weighted(WeightedRun::new(ids(&[]), ids(&[]), price)).is_empty());
+        assert!(!Segment::Weighted(WeightedRun::new(ids(&[0]), ids(&[]), price)).is_empty());
+        assert!(!Segment::Weighted(WeightedRun::new(ids(&[]), ids(&[0]), price)).is_empty());
+        let mut run = WeightedRun::new(ids(&[0]), ids(&[1]), price);
+        run.remove(TargetId::new(0), price);
+        run.remove(TargetId::new(1), price);
+        assert!(Segment::Weighted(run).is_empty(), "emptied by removals");
     }
 
     #[test]
