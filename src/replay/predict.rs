@@ -192,6 +192,8 @@ fn successive(
     p: &mut [f64],
 ) -> f64 {
     let n = ids.len();
+    // Shortcuts only: no ids, or no chance to get here, leave `p` as the walk would (mutants of
+    // this and of the skip below change speed, not results).
     if n == 0 || reach == 0.0 {
         return reach;
     }
@@ -324,6 +326,24 @@ mod tests {
         let want = 1.0 / (1.0 + 2f64.powi(-20));
         assert!((p[0] - want).abs() < 1e-12, "{p:?}");
         assert!((p[1] - (1.0 - want)).abs() < 1e-12, "{p:?}");
+    }
+
+    /// When every weight left has underflowed to 0, the ids left are drawn evenly: at
+    /// exponent 20, prices 10^-18 and 1 weigh 1 and e^-829 = 0.
+    #[test]
+    fn ids_whose_weights_underflowed_are_drawn_evenly() {
+        let catalog = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 0.000000000000000001, completion: 0 }, uptime: 0.96 }\n      - { provider: b, pricing: { prompt: 1, completion: 0 }, uptime: 0.97 }\n      - { provider: c, pricing: { prompt: 1, completion: 0 }, uptime: 0.98 }\n").unwrap();
+        let r = router(&catalog, r#"{"model":"m"}"#);
+        let p = served_exact(&r, 20.0).unwrap();
+        let (a, b, c) = (0.96, 0.97, 0.98);
+        let after_a = 1.0 - a;
+        let served_b = after_a * 0.5 * (b + (1.0 - c) * b);
+        let served_c = after_a * 0.5 * (c + (1.0 - b) * c);
+        let total = a + served_b + served_c;
+        let want = [a / total, served_b / total, served_c / total];
+        for i in 0..3 {
+            assert!((p[i] - want[i]).abs() < 1e-12, "{p:?} vs {want:?}");
+        }
     }
 
     /// SPEC section 4: `allow_fallbacks: false` limits fallbacks inside each model, not to the
