@@ -928,6 +928,11 @@ mod tests {
         let pieces = split_reply(reply);
         assert!(pieces.len() > 3, "several chunks: {pieces:?}");
         assert_eq!(pieces.concat(), reply);
+        assert_eq!(
+            split_reply("ab cdef gh ijklmnopqrstuvwxyz0123"),
+            ["ab cdef", " gh ijklmnopqrst", "uvwxyz0123"],
+            "at a space once a piece has 4 characters, else after 16"
+        );
         assert_eq!(split_reply(""), Vec::<&str>::new());
         let long = "é".repeat(40);
         assert_eq!(
