@@ -328,6 +328,40 @@ mod tests {
         assert!((p[1] - (1.0 - want)).abs() < 1e-12, "{p:?}");
     }
 
+    /// The subset walk against a sum over every order of a three-id run: each order's chance
+    /// (successive draws by weight), times the chance that each id serves in it.
+    #[test]
+    fn the_subset_walk_matches_a_sum_over_every_order() {
+        let catalog = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 0 }, uptime: 0.95 }\n      - { provider: b, pricing: { prompt: 2, completion: 0 }, uptime: 0.96 }\n      - { provider: c, pricing: { prompt: 4, completion: 0 }, uptime: 0.97 }\n").unwrap();
+        let r = router(&catalog, r#"{"model":"m"}"#);
+        let p = served_exact(&r, 2.0).unwrap();
+        let (w, up) = ([1.0, 0.25, 0.0625], [0.95, 0.96, 0.97]);
+        let mut want = [0.0; 3];
+        for order in [
+            [0, 1, 2],
+            [0, 2, 1],
+            [1, 0, 2],
+            [1, 2, 0],
+            [2, 0, 1],
+            [2, 1, 0],
+        ] {
+            let (mut chance, mut left) = (1.0, 1.3125);
+            for &i in &order {
+                chance *= w[i] / left;
+                left -= w[i];
+            }
+            let mut reach = chance;
+            for &i in &order {
+                want[i] += reach * up[i];
+                reach *= 1.0 - up[i];
+            }
+        }
+        let total: f64 = want.iter().sum();
+        for i in 0..3 {
+            assert!((p[i] - want[i] / total).abs() < 1e-12, "{p:?} vs {want:?}");
+        }
+    }
+
     /// When every weight left has underflowed to 0, the ids left are drawn evenly: at
     /// exponent 20, prices 10^-18 and 1 weigh 1 and e^-829 = 0.
     #[test]
