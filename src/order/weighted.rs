@@ -106,6 +106,12 @@ impl WeightedRun {
             *acc += w;
             Some(*acc)
         }));
+        // The last sum is the weights' total (the same additions in the same order). As +inf it
+        // ends every search in `first`, so no draw can land past the last id and no bound check
+        // is needed there.
+        if let Some(last) = cdf.last_mut() {
+            *last = f64::INFINITY;
+        }
         self.cdf = cdf;
     }
 
@@ -121,14 +127,8 @@ impl WeightedRun {
             self.priced.len(),
             "index_first_pick was called"
         );
-        let total = self.cdf[self.cdf.len() - 1];
-        let r = rng::unit(rng) * total;
-        // The `min` guards `r` rounding up to `total`, a chance of about 2^-53 a draw: mutants
-        // of its bound (`len + 1`, `len / 1`) differ only there.
-        let i = self
-            .cdf
-            .partition_point(|&c| c <= r)
-            .min(self.priced.len() - 1);
+        let r = rng::unit(rng) * self.weights.total;
+        let i = self.cdf.partition_point(|&c| c <= r);
         self.priced[i]
     }
 
