@@ -354,7 +354,8 @@ fn linear_until<R: Rng + ?Sized, T: Copy, const N: usize>(
     // The sentinel ends every scan, so the scan needs no bounds test of its own.
     w[at(positive)] = f64::INFINITY;
     let last = positive.saturating_sub(1);
-    let mut floor = total * RESUM_BELOW;
+    // The total when it was last summed from the weights themselves.
+    let mut summed = total;
     // Zero weights (underflow) are never drawn: they stay last, in price order.
     for i in 0..last {
         let mut r = rng::unit(rng) * total;
@@ -372,7 +373,7 @@ fn linear_until<R: Rng + ?Sized, T: Copy, const N: usize>(
         // Removing heavy weights can cancel the light ones' bits: sum them afresh. Where exactly
         // the thresholds cut (`<` or `<=` here and against TINY below) changes only how often
         // the exact re-sum runs, never the odds: a speed choice, not a behaviour to test.
-        if total < floor {
+        if total < summed * RESUM_BELOW {
             let left = &mut w[at(i + 1)..positive];
             total = left.iter().sum();
             if total < TINY {
@@ -381,7 +382,7 @@ fn linear_until<R: Rng + ?Sized, T: Copy, const N: usize>(
                 left.iter_mut().for_each(|x| *x *= 1.0 / TINY);
                 total = left.iter().sum();
             }
-            floor = total * RESUM_BELOW;
+            summed = total;
         }
         if stop(rng, ids[i]) {
             return Some(i);
