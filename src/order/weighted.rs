@@ -576,6 +576,25 @@ mod tests {
         assert_eq!(run(LINEAR_DRAW_MAX + 1).scratch_len(), LINEAR_DRAW_MAX + 1);
     }
 
+    /// Ids whose weights underflowed to zero come last in price order, and a stop among them
+    /// is reported at its position.
+    #[test]
+    fn a_stop_among_zero_weights_is_found_at_its_position() {
+        let price = |id: TargetId| [1.0, 1e200, 2e200][id.index()];
+        let ids: Vec<TargetId> = (0..3).map(TargetId::new).collect();
+        let run = WeightedRun::new(Vec::new(), ids, price);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+        let (mut out, mut scratch) = (Vec::new(), Scratch::default());
+        for stop_at in 0..3 {
+            out.clear();
+            let got = run.draw_until(&mut rng, &mut out, &mut scratch, &mut |_, id: TargetId| {
+                id.index() == stop_at
+            });
+            assert_eq!(got, Some(stop_at));
+            assert_eq!(out, (0..3).map(TargetId::new).collect::<Vec<_>>());
+        }
+    }
+
     /// Removing an id from a run whose first-pick table is built rebuilds the table, so the
     /// first pick draws among the ids left.
     #[test]
