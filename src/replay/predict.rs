@@ -214,6 +214,7 @@ fn successive(
             };
             let f = fail(ids[j]);
             p[ids[j]] += pick * (1.0 - f);
+            // j is untried, so its bit is clear: `|` and `^` (a mutant) set it alike.
             state[s | (1 << j)] += pick * f;
         }
     }
@@ -445,6 +446,18 @@ mod tests {
             [true, true, false],
             "b, c; d is down for good"
         );
+    }
+
+    #[test]
+    fn nothing_serves_when_every_endpoint_is_down_for_good() {
+        let catalog = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 0 }, uptime: 0 }\n      - { provider: b, pricing: { prompt: 2, completion: 0 }, uptime: 0 }\n").unwrap();
+        let r = router(&catalog, r#"{"model":"m"}"#);
+        assert_eq!(
+            served_exact(&r, 2.0).unwrap(),
+            [0.0, 0.0],
+            "zeros, not 0 / 0"
+        );
+        assert_eq!(can_serve(&r), [false, false]);
     }
 
     #[test]

@@ -906,6 +906,22 @@ mod tests {
         assert_eq!(record["provider_responses"][1]["status"], 200);
     }
 
+    /// The generation time (13 tokens at 80 tokens/s), scaled, spread over the content chunks.
+    #[test]
+    fn chunks_are_spaced_by_the_scaled_generation_time() {
+        let s = served(false, "x");
+        assert_eq!(
+            chunk_gap(&s, 2.0, 5),
+            Duration::from_secs_f64(0.1625 * 2.0 / 5.0)
+        );
+        assert_eq!(
+            chunk_gap(&s, 2.0, 0),
+            Duration::from_secs_f64(0.1625 * 2.0),
+            "no chunk"
+        );
+        assert_eq!(chunk_gap(&s, 0.0, 5), Duration::ZERO);
+    }
+
     #[test]
     fn a_generation_id_names_its_arrival_index() {
         let ex = Exchange::new(42, None);
