@@ -300,6 +300,32 @@ mod tests {
     }
 
     #[test]
+    fn a_generation_record_without_attempts_is_a_served_observation() {
+        let line = parse(
+            r#"{"request":{"model":"m"},"generation":{"provider_name":"DeepInfra","model":"m"}}"#,
+            3,
+        )
+        .unwrap();
+        assert_eq!(line.observation.observed_as, ObservedAs::Served);
+        assert_eq!(line.observation.name, "DeepInfra");
+        assert_eq!(ObservedAs::Served.as_str(), "served");
+        assert_eq!(ObservedAs::FirstAttempt.as_str(), "first_attempt");
+    }
+
+    /// A bad request body's message is the library's own, without the file and line it puts
+    /// around it (the line number is the log's).
+    #[test]
+    fn a_bad_request_body_keeps_only_its_message() {
+        let err = parse(
+            r#"{"request":{"model":"m","provider":{"sort":"cheapest"}},"provider":"a"}"#,
+            5,
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(text.matches("line").count(), 1, "{text}");
+    }
+
+    #[test]
     fn bad_lines_name_their_line_and_field() {
         let cases = [
             ("not json", None, "expected a JSON object"),
@@ -331,6 +357,18 @@ mod tests {
                 "nothing was observed",
             ),
             (r#"[1,2]"#, None, "expected a JSON object"),
+            (r#""text""#, None, "expected a JSON object"),
+            (
+                r#"{"provider":"a","provider":"b"}"#,
+                None,
+                "duplicate field",
+            ),
+            ("7", None, "expected a JSON object"),
+            (
+                r#"{"request":{"model":"m"},"generation":{"provider_name":"  "}}"#,
+                Some("generation.provider_responses"),
+                "nothing was observed",
+            ),
         ];
         for (text, field, words) in cases {
             let err = parse(text, 17).unwrap_err();

@@ -195,7 +195,11 @@ mod tests {
         assert_eq!(t.g, 0.0, "the pooled row observes 5 and expects 5");
         let (t, _) = g_test(&[90, 4, 3, 5], &[90.0, 2.0, 3.0, 5.0]);
         let want = 2.0 * 7.0 * (7.0f64 / 5.0).ln();
-        assert!((t.g - want).abs() < 1e-12, "the pooled row observes 4 + 3: {}", t.g);
+        assert!(
+            (t.g - want).abs() < 1e-12,
+            "the pooled row observes 4 + 3: {}",
+            t.g
+        );
         let (one, _) = g_test(&[10], &[10.0]);
         assert_eq!(
             (one.dof, one.p_value),
