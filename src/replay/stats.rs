@@ -53,7 +53,8 @@ pub(crate) fn g_test(observed: &[u64], expected: &[f64]) -> (GTest, Vec<bool>) {
     )
 }
 
-/// `o ln(o / e)`: 0 for an empty cell, infinite for an observed cell expected never.
+/// `o ln(o / e)`: 0 for an empty cell, infinite for an observed cell expected never (which
+/// `o ln(o / 0)` gives too: `e >= 0.0` for `e > 0.0` is an equivalent mutant).
 fn term(o: f64, e: f64) -> f64 {
     match (o > 0.0, e > 0.0) {
         (false, _) => 0.0,
@@ -176,6 +177,22 @@ mod tests {
         assert_eq!(t.dof, 2);
         assert!((t.p_value.unwrap() - 1.0).abs() < 1e-12);
         assert_eq!(pooled, [false; 3]);
+        let (empty, _) = g_test(&[], &[]);
+        assert!(
+            empty.g == 0.0 && empty.g.is_sign_positive(),
+            "0, not -0: {}",
+            empty.g
+        );
+    }
+
+    /// An empty cell adds nothing (not 0 ln 0 = NaN); an observed cell expected never makes G
+    /// infinite.
+    #[test]
+    fn empty_and_impossible_cells() {
+        let (t, _) = g_test(&[0, 50, 50], &[10.0, 45.0, 45.0]);
+        let g = 2.0 * (2.0 * 50.0 * (50.0f64 / 45.0).ln());
+        assert!((t.g - g).abs() < 1e-12, "{}", t.g);
+        assert_eq!(term(3.0, 0.0), f64::INFINITY);
     }
 
     #[test]
