@@ -225,6 +225,24 @@ mod tests {
         );
     }
 
+    /// A top between grid points, a likelihood that is -inf outside the range, and one that
+    /// varies by only 0.0036 over it: the estimate is found and the latter is not called flat.
+    #[test]
+    fn the_search_stays_in_its_range_and_finds_a_top_between_grid_points() {
+        let inside = |x: f64| {
+            if (-5.0..=10.0).contains(&x) {
+                -(x - 1.6) * (x - 1.6) / 0.08
+            } else {
+                f64::NEG_INFINITY
+            }
+        };
+        let e = maximise(inside, -5.0, 10.0).unwrap();
+        assert!((e.at - 1.6).abs() < 1e-6, "{e:?}");
+        let shallow = maximise(|x| -0.01 * (x - 1.6) * (x - 1.6), 1.0, 2.0).unwrap();
+        assert!((shallow.at - 1.6).abs() < 1e-6, "{shallow:?}");
+        assert!(shallow.open_low && shallow.open_high, "{shallow:?}");
+    }
+
     #[test]
     fn the_estimate_of_a_parabola_is_its_top_with_the_chi_square_interval() {
         // ll = -(x - 1.5)^2 / (2 * 0.04): normal with sd 0.2, so the interval is 1.5 +- 1.96 * 0.2.
