@@ -808,6 +808,17 @@ mod tests {
     use crate::error::ErrorKind;
 
     #[test]
+    fn tiers_are_named_as_files_spell_them() {
+        assert_eq!(
+            [Tier::Priority.as_str(), Tier::Flex.as_str()],
+            ["priority", "flex"]
+        );
+        let c = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, tag: a/flex, tier: flex, pricing: { prompt: 1, completion: 1 } }\n").unwrap();
+        let tier = c.models[0].endpoints[0].tier.unwrap();
+        assert_eq!(tier.as_str(), "flex", "the name reads back");
+    }
+
+    #[test]
     fn repeated_listing_tags_are_kept_with_numbered_keys_in_listing_order() {
         let json = r#"{"data": {"id": "x/m", "endpoints": [
             {"tag": "together", "pricing": {"prompt": "0.00000028", "completion": "0.00000086"}},
