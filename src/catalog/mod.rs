@@ -808,6 +808,30 @@ mod tests {
     use crate::error::ErrorKind;
 
     #[test]
+    fn percentiles_are_read_by_name_and_a_list_is_refused_with_what_was_expected() {
+        let c = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 1 }, throughput: { p50: 1, p75: 2, p90: 3, p99: 4 } }\n").unwrap();
+        let t = c.models[0].endpoints[0].throughput.unwrap();
+        let got: Vec<Option<f64>> = ["p50", "p75", "p90", "p99", "p95"]
+            .iter()
+            .map(|n| t.get(n))
+            .collect();
+        assert_eq!(got, [Some(1.0), Some(2.0), Some(3.0), Some(4.0), None]);
+        let err = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 1 }, throughput: [1] }\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("a non-negative number or a map of p50, p75, p90, p99"),
+            "{err}"
+        );
+        let err = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 1 }, latency: -5 }\n").unwrap_err();
+        assert!(
+            err.to_string().contains("latency"),
+            "a negative integer is refused: {err}"
+        );
+        let c = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 1 }, latency: 5 }\n").unwrap();
+        assert_eq!(c.models[0].endpoints[0].latency.unwrap().p50, Some(5.0));
+    }
+
+    #[test]
     fn tiers_are_named_as_files_spell_them() {
         assert_eq!(
             [Tier::Priority.as_str(), Tier::Flex.as_str()],
