@@ -256,4 +256,27 @@ mod tests {
             "a flat likelihood says nothing"
         );
     }
+
+    /// The grid spans the range in 60 steps, so a narrow top on a grid point beats a broad
+    /// lower hill the golden-section search alone would climb.
+    #[test]
+    fn the_grid_finds_the_higher_of_two_tops() {
+        let two_hills = |x: f64| {
+            let broad = -10.0 * (x - 0.2) * (x - 0.2);
+            let narrow = 5.0 - 10_000.0 * (x - 0.8) * (x - 0.8);
+            broad.max(narrow)
+        };
+        let e = maximise(two_hills, 0.0, 1.0).unwrap();
+        assert!((e.at - 0.8).abs() < 1e-6, "{e:?}");
+    }
+
+    /// Flat means a rise under 1e-9 of the top (or of 1, for a top under 1 in size): a rise of
+    /// exactly that is not flat, and 1e-8 on a top of 1000 is.
+    #[test]
+    fn flatness_is_relative_to_the_top_and_excludes_its_bound() {
+        let step = |x: f64| if x < 0.5 { -1e-9 } else { 0.0 };
+        assert!(maximise(step, 0.0, 1.0).is_some());
+        let high = |x: f64| if x < 0.5 { 1000.0 - 1e-8 } else { 1000.0 };
+        assert!(maximise(high, 0.0, 1.0).is_none());
+    }
 }
