@@ -1,5 +1,5 @@
-//! The README's two Rust library examples (`## Library` and simulate's "From Rust"), run as
-//! they are shown: each function's body is the README's block, verbatim but for indentation.
+//! The README's library example (`## Library`) and `docs/simulate.md`'s "From Rust", run as
+//! they are shown: each function's body is the document's block, verbatim but for indentation.
 
 type Result = std::result::Result<(), Box<dyn std::error::Error>>;
 
@@ -66,28 +66,37 @@ fn body(name: &str) -> String {
         .collect()
 }
 
-/// The first ```rust block after `heading` in the README.
-fn readme_block(heading: &str) -> String {
-    let readme = include_str!("../README.md");
-    readme
+/// The first ```rust block after `heading` in `document`.
+fn block(document: &str, heading: &str) -> String {
+    document
         .split(heading)
         .nth(1)
         .and_then(|section| section.split("```rust\n").nth(1))
         .and_then(|rest| rest.split("```").next())
-        .expect("the README has the block")
+        .expect("the document has the block")
         .to_string()
 }
 
 #[test]
-fn the_readme_shows_these_examples() {
-    for (heading, name) in [
-        ("## Library\n", "library_example"),
-        ("**From Rust**, without the CLI:", "simulate_example"),
+fn the_documents_show_these_examples() {
+    for (file, document, heading, name) in [
+        (
+            "README.md",
+            include_str!("../README.md"),
+            "## Library\n",
+            "library_example",
+        ),
+        (
+            "docs/simulate.md",
+            include_str!("../docs/simulate.md"),
+            "**From Rust**, without the CLI:",
+            "simulate_example",
+        ),
     ] {
         assert_eq!(
-            readme_block(heading),
+            block(document, heading),
             body(name),
-            "README.md's example after {heading:?} is {name} in tests/readme_library.rs"
+            "{file}'s example after {heading:?} is {name} in tests/readme_library.rs"
         );
     }
 }
