@@ -249,4 +249,114 @@ mod tests {
         assert_eq!(rules[0].probability, 1.0, "probability defaults to 1");
         assert!(Rule::parse_list(r#"[{"endpoint": "*", "status": "502"}]"#).is_err());
     }
+
+    #[test]
+    fn a_probability_is_a_number_in_0_to_1_integers_included() {
+        let rules = Rule::parse_list("- { endpoint: a, status: 502, probability: 0 }").unwrap();
+        assert_eq!(rules[0].probability, 0.0);
+        let err = Rule::parse_list("- { endpoint: a, status: 502, probability: -1 }").unwrap_err();
+        assert!(err.to_string().contains("a probability in 0..=1"), "{err}");
+        let err = Rule::parse_list("- { endpoint: a, status: 502, probability: x }").unwrap_err();
+        assert!(err.to_string().contains("a probability in 0..=1"), "{err}");
+    }
+
+    #[test]
+    fn rules_are_read_from_a_file() {
+        let rules = Rule::from_path(Path::new("fixtures/serve-faults.yaml")).unwrap();
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0].endpoint, "deepinfra");
+    }
+
+    /// Which of gemma's endpoints (its listing has `together` twice) a rule's `endpoint`, `model`
+    /// and `test_id` pick out, for a request with test id `t-1`.
+    #[test]
+    fn a_rule_matches_by_key_tag_or_provider_name_model_and_test_id() {
+        let catalog =
+            crate::Catalog::from_path(Path::new("fixtures/openrouter/google__gemma-4-31b-it.json"))
+                .unwrap();
+        let request = crate::Request::parse(r#"{"model": "google/gemma-4-31b-it"}"#).unwrap();
+        let router = crate::Router::compile(&catalog, &request, &Default::default()).unwrap();
+        let matched = |rule: &str| -> Vec<&str> {
+            let rule = &Rule::parse_list(rule).unwrap()[0];
+            let mut keys: Vec<&str> = router
+                .targets()
+                .iter()
+                .filter(|t| rule.matches(t, Some("t-1")))
+                .map(|t| t.endpoint)
+                .collect();
+            keys.sort();
+            keys
+        };
+        let all = router.targets().len();
+        assert_eq!(matched("- { endpoint: '*', status: 502 }").len(), all);
+        for (rule, keys) in [
+            (
+                "- { endpoint: together#2, status: 502 }",
+                vec!["together#2"],
+            ),
+            (
+                "- { endpoint: TOGETHER, status: 502 }",
+                vec!["together", "together#2"],
+            ),
+            (
+                "- { endpoint: deepinfra, status: 502 }",
+                vec!["deepinfra/fp8", "deepinfra/turbo"],
+            ),
+            (
+                "- { endpoint: deepinfra/fp8, status: 502 }",
+                vec!["deepinfra/fp8"],
+            ),
+            ("- { endpoint: coreweave/fp8, status: 502 }", vec![]),
+            (
+                "- { endpoint: together, model: Google/Gemma-4-31B-it, status: 502 }",
+                vec!["together", "together#2"],
+            ),
+            (
+                "- { endpoint: together, model: google/other, status: 502 }",
+                vec![],
+            ),
+            (
+                "- { endpoint: together, test_id: t-1, status: 502 }",
+                vec!["together", "together#2"],
+            ),
+            (
+                "- { endpoint: together, test_id: t-2, status: 502 }",
+                vec![],
+            ),
+        ] {
+            assert_eq!(matched(rule), keys, "{rule}");
+        }
+    }
+
+    /// A rule of probability p fires when the draw is below p (never at p); one of probability 1
+    /// fires without drawing; `times` counts down the firings.
+    #[test]
+    fn a_rule_fires_below_its_probability_and_counts_down_its_times() {
+        let catalog = crate::Catalog::parse(
+            "models:\n  - id: a/m\n    endpoints:\n      - { provider: p, pricing: { prompt: 1, completion: 1 } }\n",
+        )
+        .unwrap();
+        let request = crate::Request::parse(r#"{"model": "a/m"}"#).unwrap();
+        let router = crate::Router::compile(&catalog, &request, &Default::default()).unwrap();
+        let target = &router.targets()[0];
+        let half = Rule::parse_list("- { endpoint: p, status: 503, probability: 0.5 }").unwrap();
+        let mut faults = Faults::new(half);
+        for (draw, fires) in [(0.25, true), (0.5, false), (0.75, false), (0.0, true)] {
+            let got = faults.decide(target, None, &mut || draw);
+            assert_eq!(got.is_some(), fires, "draw {draw}");
+        }
+        let twice = Rule::parse_list("- { endpoint: p, status: 429, times: 2 }").unwrap();
+        let mut faults = Faults::new(twice);
+        let mut never = || -> f64 { panic!("a rule of probability 1 does not draw") };
+        assert_eq!(
+            faults.decide(target, None, &mut never),
+            Some(FaultStatus::Http(429))
+        );
+        assert_eq!(faults.rules()[0].times, Some(1));
+        assert_eq!(
+            faults.decide(target, None, &mut never),
+            Some(FaultStatus::Http(429))
+        );
+        assert_eq!(faults.decide(target, None, &mut never), None);
+    }
 }
