@@ -38,7 +38,10 @@ use std::io::BufRead;
 pub const MAX_LINE_BYTES: usize = MAX_REQUEST_BYTES + (1 << 20);
 
 /// Entries kept in each lookup cache (requests already keyed, names already matched) before it
-/// is emptied; the groups themselves are never dropped.
+/// is emptied; the groups themselves are never dropped. Only speed depends on it: a cache
+/// emptied on every line (a limit of 0, or the `>=` of its checks turned to `<`, as mutants
+/// do) gives the same report, since a request is found again by its router and a name by its
+/// cell.
 const CACHE_LIMIT: usize = 1 << 16;
 
 /// The range the `alpha` fit searches.
@@ -524,5 +527,49 @@ impl<'c> Group<'c> {
             reason: reason.into(),
             detail: detail.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CATALOG: &str = "models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 0 } }\n      - { provider: b, pricing: { prompt: 2, completion: 0 } }\n";
+
+    /// A log line served by `provider`, padded with spaces inside its JSON to `len` bytes with
+    /// its newline.
+    fn padded(provider: &str, len: usize) -> String {
+        let head = r#"{"request": {"model": "m"},"#;
+        let tail = format!("\"provider\": \"{provider}\"}}\n");
+        let pad = len - head.len() - tail.len();
+        format!("{head}{}{tail}", " ".repeat(pad))
+    }
+
+    fn read(log: &str) -> Result<Report, Error> {
+        let catalog = Catalog::parse(CATALOG).unwrap();
+        let mut replay = Replay::new(&catalog, &Options::default(), ReplaySettings::default());
+        replay.read(log.as_bytes(), "log.jsonl", &mut |_| {})?;
+        Ok(replay.report())
+    }
+
+    /// A line holds a request at its size limit and the observation beside it: up to
+    /// MAX_LINE_BYTES with its newline (16 MiB + 1 MiB) is read, one byte more is refused.
+    #[test]
+    fn lines_are_read_up_to_the_request_limit_plus_a_mebibyte() {
+        assert!(read(&padded("a", MAX_REQUEST_BYTES + 1000)).is_ok());
+        let err = read(&padded("a", MAX_REQUEST_BYTES + (2 << 20))).unwrap_err();
+        assert!(err.to_string().contains("line longer than"), "{err}");
+        let report = read(&(padded("a", MAX_LINE_BYTES) + &padded("b", 100))).unwrap();
+        assert_eq!(report.lines, 2);
+        let err = read(&(padded("a", 100) + &padded("a", MAX_LINE_BYTES + 1))).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("log.jsonl") && text.contains("line 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("longer than {MAX_LINE_BYTES} bytes")),
+            "{text}"
+        );
     }
 }
