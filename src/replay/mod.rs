@@ -572,4 +572,19 @@ mod tests {
             "{text}"
         );
     }
+
+    /// Progress comes in steps of at least 64 KiB (the last one aside) and adds up to the log.
+    #[test]
+    fn progress_adds_up_to_the_bytes_read_in_steps_of_64_kib() {
+        let log: String = (0..300).map(|i| padded(["a", "b"][i % 2], 1000)).collect();
+        let catalog = Catalog::parse(CATALOG).unwrap();
+        let mut replay = Replay::new(&catalog, &Options::default(), ReplaySettings::default());
+        let mut steps = Vec::new();
+        replay
+            .read(log.as_bytes(), "log", &mut |n| steps.push(n))
+            .unwrap();
+        assert_eq!(steps.iter().sum::<u64>(), 300_000);
+        assert_eq!(steps.len(), 5, "{steps:?}");
+        assert!(steps[..4].iter().all(|&n| n >= 1 << 16), "{steps:?}");
+    }
 }
