@@ -235,11 +235,19 @@ fn the_api_key_guards_every_path_and_is_compared_whole() {
     assert_eq!(post(&agent, &url, HELLO, &wrong).status, 401);
     let right = [("Authorization", "Bearer sk-test")];
     assert_eq!(post(&agent, &url, HELLO, &right).status, 200);
-    for path in ["/routesim/stats", "/api/v1/models", "/nowhere"] {
+    // Only a POST to chat completions passes the key check to count itself.
+    for path in [
+        "/routesim/stats",
+        "/api/v1/models",
+        "/nowhere",
+        "/api/v1/chat/completions",
+    ] {
         let reply = get(&agent, &format!("{}{path}", server.url()));
         assert_eq!(reply.status, 401, "{path}");
         assert_eq!(reply.json()["error"]["code"], 401);
     }
+    let reply = post(&agent, &format!("{}/nowhere", server.url()), HELLO, &[]);
+    assert_eq!(reply.status, 401, "a POST elsewhere");
     assert_eq!(
         server.stats().requests,
         3,
