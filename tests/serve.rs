@@ -902,12 +902,21 @@ fn connections_past_the_cap_wait_for_a_free_slot() {
 #[test]
 fn garbage_on_the_wire_gets_an_error_and_the_server_goes_on() {
     let server = start(DEEPSEEK, |_| {});
-    for junk in [
-        &b"\x00\xff\xfe garbage\r\n\r\n"[..],
-        b"POST /api/v1/chat/completions HTTP/1.1\r\ncontent-length: nine\r\n\r\n",
-        b"GET /api/v1/generation?id=%ff%fe HTTP/1.1\r\nhost: x\r\n\r\n",
+    // Each connection is closed after its answer (the last asks to be: kept alive, it would
+    // wait out the idle timeout).
+    for (junk, status) in [
+        (&b"\x00\xff\xfe garbage\r\n\r\n"[..], "400"),
+        (
+            b"POST /api/v1/chat/completions HTTP/1.1\r\ncontent-length: nine\r\n\r\n",
+            "400",
+        ),
+        (
+            b"GET /api/v1/generation?id=%ff%fe HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+            "404",
+        ),
     ] {
-        let _ = raw(server.addr(), junk);
+        let reply = raw(server.addr(), junk);
+        assert!(reply.starts_with(&format!("HTTP/1.1 {status} ")), "{reply}");
     }
     let body =
         "{\"model\": \"deepseek/deepseek-r1\", \"messages\": [{\"content\": \"\u{fffd}\\u0000\"}]}";
