@@ -807,6 +807,28 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
 
+    /// A repeated top-level key is refused by name, in either shape (JSON parsers keep the
+    /// last of two keys; a catalog must not).
+    #[test]
+    fn a_top_level_key_given_twice_is_refused() {
+        for text in [
+            r#"{"models": [], "models": []}"#,
+            r#"{"data": {"id": "a/m", "endpoints": []}, "data": {"id": "a/m", "endpoints": []}}"#,
+        ] {
+            let err = Catalog::parse(text).unwrap_err();
+            let key = if text.contains("models") {
+                "models"
+            } else {
+                "data"
+            };
+            assert!(
+                err.to_string()
+                    .contains(&format!("duplicate field `{key}`")),
+                "{text}: {err}"
+            );
+        }
+    }
+
     #[test]
     fn percentiles_are_read_by_name_and_a_list_is_refused_with_what_was_expected() {
         let c = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 1 }, throughput: { p50: 1, p75: 2, p90: 3, p99: 4 } }\n").unwrap();
