@@ -338,6 +338,9 @@ impl<'c> Replay<'c> {
                         (p, possible, None)
                     }
                     None => {
+                        // A stream of its own per group. Which stream changes only the
+                        // sampling noise, so `|` or `&` for `^` (groups sharing streams) is
+                        // no test's to see; the seed's reproducibility is.
                         let seed = crate::mix_seed(self.settings.seed ^ self.groups.len() as u64);
                         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
                         let (p, served) = predict::served_sampled(r, self.settings.draws, &mut rng);
@@ -398,13 +401,16 @@ fn describe(router: &Router, out: &mut String) {
 }
 
 /// Whether a provider name from a log (display name or slug) names the provider of `ep`,
-/// service-tier endpoints included.
+/// service-tier endpoints included: equal to its slug or display name once both are
+/// normalized (case and spaces aside: "google ai studio" and "Google-AI-Studio" name "Google
+/// AI Studio").
 fn names_provider(name: &str, ep: &Endpoint) -> bool {
     let wanted = slug::normalize(name);
     wanted == slug::normalize(&ep.provider)
-        || ep.provider_name.as_deref().is_some_and(|n| {
-            name.trim().eq_ignore_ascii_case(n.trim()) || wanted == slug::normalize(n)
-        })
+        || ep
+            .provider_name
+            .as_deref()
+            .is_some_and(|n| wanted == slug::normalize(n))
 }
 
 impl<'c> Group<'c> {
@@ -586,5 +592,150 @@ mod tests {
         assert_eq!(steps.iter().sum::<u64>(), 300_000);
         assert_eq!(steps.len(), 5, "{steps:?}");
         assert!(steps[..4].iter().all(|&n| n >= 1 << 16), "{steps:?}");
+    }
+
+    /// A replay of `lines` against the YAML `catalog`.
+    fn replay(catalog: &str, lines: &[&str]) -> Report {
+        let catalog = Catalog::parse(catalog).unwrap();
+        let mut replay = Replay::new(&catalog, &Options::default(), ReplaySettings::default());
+        replay
+            .read(lines.join("\n").as_bytes(), "log", &mut |_| {})
+            .unwrap();
+        replay.report()
+    }
+
+    /// Each row as (model, provider, endpoints, observed), and each impossible line as
+    /// (line, reason).
+    type Rows = Vec<(Option<String>, String, Vec<String>, u64)>;
+    fn rows(report: &Report) -> (Rows, Vec<(usize, String)>) {
+        let rows = report.groups[0]
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r.model.clone(),
+                    r.provider.clone(),
+                    r.endpoints.clone(),
+                    r.observed,
+                )
+            })
+            .collect();
+        let impossible = report
+            .impossible
+            .iter()
+            .map(|i| (i.line, i.reason.clone()))
+            .collect();
+        (rows, impossible)
+    }
+
+    const TWO_MODELS: &str = "models:
+  - id: m
+    endpoints:
+      - { provider: a, provider_name: Alpha Cloud, pricing: { prompt: 1, completion: 0 }, uptime: 0.9 }
+      - { provider: b, pricing: { prompt: 2, completion: 0 }, uptime: 0.9 }
+  - id: n
+    endpoints:
+      - { provider: a, provider_name: Alpha Cloud, pricing: { prompt: 1, completion: 0 }, uptime: 0.9 }
+      - { provider: c, pricing: { prompt: 3, completion: 0 }, uptime: 0.9 }
+";
+
+    /// Observations count towards the model the log names (`n:free` is `n`), else the first
+    /// with the provider; names match case and spaces aside; one row per model and provider.
+    #[test]
+    fn observations_find_their_model_and_provider() {
+        let request = r#""request": {"model": "m", "models": ["m", "n"]}"#;
+        let lines = [
+            format!(r#"{{{request}, "provider": "c"}}"#),
+            format!(r#"{{{request}, "response": {{"provider": "a", "model": "n"}}}}"#),
+            format!(
+                r#"{{{request}, "response": {{"provider": "alpha cloud", "model": "n:free"}}}}"#
+            ),
+            format!(r#"{{{request}, "provider": "Alpha-Cloud"}}"#),
+            format!(r#"{{{request}, "provider": "A"}}"#),
+            format!(r#"{{{request}, "provider": "d"}}"#),
+        ];
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let (mut rows, impossible) = rows(&replay(TWO_MODELS, &lines));
+        rows.retain(|r| r.3 > 0);
+        // Rows are providers (by display name) with their endpoints' keys, in catalog order.
+        let row = |model: Option<&str>, provider: &str, key: &str, n| {
+            let model = model.map(String::from);
+            (model, provider.to_string(), vec![key.to_string()], n)
+        };
+        let want = [
+            row(None, "Alpha Cloud", "a", 2),
+            row(Some("n"), "Alpha Cloud", "a", 2),
+            row(Some("n"), "c", "c", 1),
+        ];
+        assert_eq!(rows, want);
+        assert_eq!(impossible, [(6, "unknown_provider".to_string())]);
+    }
+
+    /// An endpoint a listing names twice is observed by its own key, `together#2`.
+    #[test]
+    fn an_endpoint_is_observed_by_its_key() {
+        let catalog =
+            Catalog::from_path("fixtures/openrouter/google__gemma-4-31b-it.json".as_ref()).unwrap();
+        let mut replay = Replay::new(&catalog, &Options::default(), ReplaySettings::default());
+        let line = r#"{"request": {"model": "google/gemma-4-31b-it"}, "generation": {"provider_responses": [{"provider_name": "Together", "endpoint": "together#2", "status": 200}]}}"#;
+        replay.add_line(line, 1).unwrap();
+        let report = replay.report();
+        let (rows, impossible) = rows(&report);
+        let counted: Vec<_> = rows.iter().filter(|r| r.3 > 0).map(|r| &r.2).collect();
+        assert_eq!(counted, [&["together#2".to_string()]], "{impossible:?}");
+    }
+
+    /// An excluded endpoint is impossible for its own reason, whether the request routes or
+    /// nothing is eligible; one that is eligible but never serves is `never_served`.
+    #[test]
+    fn impossible_observations_give_their_own_reason() {
+        let catalog = "models:
+  - id: m
+    endpoints:
+      - { provider: a, quantization: fp4, pricing: { prompt: 1, completion: 0 }, uptime: 1.0 }
+      - { provider: b, quantization: fp8, pricing: { prompt: 2, completion: 0 } }
+      - { provider: c, quantization: fp8, pricing: { prompt: 3, completion: 0 } }
+      - { provider: d, quantization: fp4, pricing: { prompt: 4, completion: 0 } }
+";
+        let reasons = |request: &str| {
+            let lines: Vec<String> = ["a", "b", "c", "d"]
+                .iter()
+                .map(|p| format!(r#"{{"request": {request}, "provider": "{p}"}}"#))
+                .collect();
+            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+            let (_, impossible) = rows(&replay(catalog, &lines));
+            impossible
+        };
+        let s = String::from;
+        let routable = r#"{"model": "m", "provider": {"ignore": ["b"], "quantizations": ["fp8"]}}"#;
+        assert_eq!(
+            reasons(routable),
+            [
+                (1, s("quantization")),
+                (2, s("ignored")),
+                (4, s("quantization"))
+            ]
+        );
+        let unroutable =
+            r#"{"model": "m", "provider": {"ignore": ["b", "c"], "quantizations": ["fp8"]}}"#;
+        assert_eq!(
+            reasons(unroutable),
+            [
+                (1, s("quantization")),
+                (2, s("ignored")),
+                (3, s("ignored")),
+                (4, s("quantization"))
+            ]
+        );
+        let cheapest_never_fails = r#"{"model": "m", "provider": {"sort": "price"}}"#;
+        let got = reasons(cheapest_never_fails);
+        assert_eq!(
+            got,
+            [
+                (2, s("never_served")),
+                (3, s("never_served")),
+                (4, s("never_served"))
+            ]
+        );
     }
 }
