@@ -159,13 +159,20 @@ fn respond(answer: Answer, headers: Vec<(HeaderName, String)>) -> Response {
     response
 }
 
-/// A `text/event-stream` body: the events in turn, `gap` before each content chunk.
+/// Whether event `i` of a stream with `content` content chunks (all but the stop chunk, the
+/// usage chunk and [DONE]) waits the gap first: every content chunk but the first, so that
+/// the chunks span the generation time and the closing events follow the last at once.
+fn waits_before(i: usize, content: usize) -> bool {
+    i > 0 && i < content
+}
+
+/// A `text/event-stream` body: the events in turn, `gap` before each content chunk but the
+/// first. (A zero gap skips the sleep: only time could tell the difference.)
 fn sse(events: Vec<String>, gap: Duration) -> Response {
-    // Content chunks are all but the stop chunk, the usage chunk and [DONE].
     let content = events.len().saturating_sub(3);
     let stream = futures_util::stream::unfold((0usize, events), move |(i, events)| async move {
         let event = events.get(i)?.clone();
-        if i > 0 && i < content && !gap.is_zero() {
+        if !gap.is_zero() && waits_before(i, content) {
             tokio::time::sleep(gap).await;
         }
         Some((Ok::<Bytes, Infallible>(Bytes::from(event)), (i + 1, events)))
@@ -433,7 +440,15 @@ async fn method_not_allowed(request: Request) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::same_secret;
+    use super::{same_secret, waits_before};
+
+    #[test]
+    fn content_chunks_but_the_first_wait_and_the_closing_events_do_not() {
+        // Six events: three content chunks, then stop, usage and [DONE].
+        let waits: Vec<bool> = (0..6).map(|i| waits_before(i, 3)).collect();
+        assert_eq!(waits, [false, true, true, false, false, false]);
+        assert!(!waits_before(0, 1), "one content chunk goes at once");
+    }
 
     #[test]
     fn secrets_are_equal_only_when_every_byte_and_the_length_agree() {
