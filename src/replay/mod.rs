@@ -738,4 +738,41 @@ mod tests {
             ]
         );
     }
+
+    /// The fit's interval is reported open when it reaches either end of the search range.
+    #[test]
+    fn a_fit_at_either_end_of_its_range_is_reported_open() {
+        let fit = |a: usize, b: usize| {
+            let catalog = Catalog::parse(CATALOG).unwrap();
+            let settings = ReplaySettings {
+                fit: true,
+                ..ReplaySettings::default()
+            };
+            let mut replay = Replay::new(&catalog, &Options::default(), settings);
+            let first = |p: &str| {
+                format!(
+                    r#"{{"request": {{"model": "m"}}, "generation": {{"provider_responses": [{{"provider_name": "{p}", "status": 200}}]}}}}"#
+                )
+            };
+            let log: Vec<String> = (0..a)
+                .map(|_| first("a"))
+                .chain((0..b).map(|_| first("b")))
+                .collect();
+            replay
+                .read(log.join("\n").as_bytes(), "log", &mut |_| {})
+                .unwrap();
+            let report = replay.report();
+            let open = report
+                .warnings
+                .iter()
+                .any(|w| w.contains("reaches the search range"));
+            (report.fit.unwrap().alpha, open)
+        };
+        let (alpha, open) = fit(80, 20);
+        assert!((alpha - 2.0).abs() < 0.01 && !open, "{alpha}");
+        let (alpha, open) = fit(100, 0);
+        assert!(alpha > 8.0 && open, "all to the cheaper: {alpha}");
+        let (alpha, open) = fit(0, 100);
+        assert!(alpha < 0.0 && open, "all to the dearer: {alpha}");
+    }
 }

@@ -155,6 +155,7 @@ impl Replay<'_> {
 
     /// The maximum-likelihood alpha over the groups whose prediction is exact for any alpha.
     fn fit(&self, warnings: &mut Vec<String>) -> Option<Fit> {
+        // `probs_at` is `None` for both kinds left out: the filter only saves its calls.
         let used: Vec<&Group> = self
             .groups
             .iter()

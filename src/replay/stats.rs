@@ -136,6 +136,8 @@ pub(crate) fn maximise(ll: impl Fn(f64) -> f64, lo: f64, hi: f64) -> Option<Esti
             d = a + r * (b - a);
             fd = finite(ll(d));
         }
+        // A shortcut only: the bracket shrinks by 0.618 a step, so 80 steps reach 1e-9 anyway
+        // (mutants of this test run all 80).
         if b - a < 1e-9 {
             break;
         }
