@@ -208,11 +208,11 @@ impl<'c> Group<'c> {
         }
     }
 
-    /// Sum over the counted observations of the log-probability of each under `probs`.
+    /// Sum over the counted observations of the log-probability of each under `probs` (a cell
+    /// exists only once something counts towards it).
     fn log_likelihood(&self, probs: &[f64]) -> f64 {
         self.cells
             .iter()
-            .filter(|c| c.count > 0)
             .map(|c| c.count as f64 * c.targets.iter().map(|&i| probs[i]).sum::<f64>().ln())
             .sum()
     }
