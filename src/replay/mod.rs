@@ -775,4 +775,82 @@ mod tests {
         let (alpha, open) = fit(0, 100);
         assert!(alpha < 0.0 && open, "all to the dearer: {alpha}");
     }
+
+    /// Rows (report.rs): a provider row is named as its default endpoint names the provider;
+    /// an eligible provider nobody observed is a row, one never chosen is not; expected counts
+    /// add up to the observations, served ones too (P(served) below 1).
+    #[test]
+    fn rows_are_named_by_the_default_endpoint_and_keep_what_is_eligible() {
+        let catalog = "models:
+  - id: m
+    endpoints:
+      - { provider: p, provider_name: P Cloud, pricing: { prompt: 1, completion: 0 }, uptime: 0.99 }
+      - { provider: p, tag: p/eu, provider_name: P Cloud (EU), pricing: { prompt: 1, completion: 0 }, uptime: 0.99 }
+      - { provider: q, pricing: { prompt: 2, completion: 0 }, uptime: 0.99 }
+";
+        let served = |request: &str, p: &str| {
+            format!(r#"{{"request": {{"model": "m"{request}}}, "provider": "{p}"}}"#)
+        };
+        let first = |request: &str, p: &str| {
+            format!(
+                r#"{{"request": {{"model": "m"{request}}}, "generation": {{"provider_responses": [{{"provider_name": "{p}", "status": 200}}]}}}}"#
+            )
+        };
+        let rows = |line: String| {
+            let log = vec![line; 30];
+            let log: Vec<&str> = log.iter().map(String::as_str).collect();
+            let report = replay(catalog, &log);
+            let rows = &report.groups[0].rows;
+            let expected: f64 = rows.iter().map(|r| r.expected).sum();
+            assert!((expected - 30.0).abs() < 1e-9, "{expected}");
+            rows.iter()
+                .map(|r| (r.provider.clone(), r.observed))
+                .collect::<Vec<_>>()
+        };
+        let s = String::from;
+        assert_eq!(
+            rows(served("", "P Cloud")),
+            [(s("P Cloud"), 30), (s("q"), 0)]
+        );
+        assert_eq!(
+            rows(first("", "P Cloud")),
+            [(s("P Cloud"), 30), (s("q"), 0)]
+        );
+        let by_price = r#", "provider": {"sort": "price"}"#;
+        assert_eq!(rows(first(by_price, "P Cloud")), [(s("P Cloud"), 30)]);
+    }
+
+    /// A run longer than EXACT_LIMIT is sampled: each row carries the binomial standard error
+    /// of its expected count, n * sqrt(q (1 - q) / served draws).
+    #[test]
+    fn a_sampled_row_carries_its_standard_error() {
+        let mut catalog = String::from("models:\n  - id: m\n    endpoints:\n");
+        for i in 0..=EXACT_LIMIT {
+            catalog += &format!(
+                "      - {{ provider: p{i}, pricing: {{ prompt: 1, completion: 0 }}, uptime: 0.99 }}\n"
+            );
+        }
+        let catalog = Catalog::parse(&catalog).unwrap();
+        let settings = ReplaySettings {
+            draws: 20_000,
+            ..ReplaySettings::default()
+        };
+        let mut replay = Replay::new(&catalog, &Options::default(), settings);
+        let line = r#"{"request": {"model": "m"}, "provider": "p0"}"#;
+        for i in 1..=50 {
+            replay.add_line(line, i).unwrap();
+        }
+        let report = replay.report();
+        let group = &report.groups[0];
+        assert_eq!(group.draws, Some(20_000));
+        assert_eq!(group.rows.len(), EXACT_LIMIT + 1);
+        for row in &group.rows {
+            // Every draw serves (all 17 fail with chance 1e-34), so served draws = draws.
+            let q = row.expected / 50.0;
+            let se = 50.0 * (q * (1.0 - q) / 20_000.0).sqrt();
+            let got = row.standard_error.unwrap();
+            assert!((got - se).abs() < 1e-12, "{got} against {se}");
+            assert!((q - 1.0 / 17.0).abs() < 0.01, "{q}");
+        }
+    }
 }

@@ -274,18 +274,14 @@ impl<'c> Group<'c> {
                 observed[r] += c.count;
             }
         }
+        // `probs` is a distribution (given that the request was tried, or served), so the
+        // expected count of a row is n times its share; a group nothing can serve counts
+        // nothing and returned above.
         let n: u64 = observed.iter().sum();
-        let total: f64 = p.iter().sum();
         let keep: Vec<usize> = (0..keys.len())
             .filter(|&r| p[r] > 0.0 || observed[r] > 0)
             .collect();
-        let expected: Vec<f64> = keep
-            .iter()
-            .map(|&r| match total > 0.0 {
-                true => n as f64 * p[r] / total,
-                false => 0.0,
-            })
-            .collect();
+        let expected: Vec<f64> = keep.iter().map(|&r| n as f64 * p[r]).collect();
         let counts: Vec<u64> = keep.iter().map(|&r| observed[r]).collect();
         let (test, pooled) = stats::g_test(&counts, &expected);
         let rows = keep
@@ -303,7 +299,7 @@ impl<'c> Group<'c> {
                     model: (keys[r].0 != self.model).then(|| keys[r].0.to_string()),
                     pooled: pooled[j],
                     standard_error: self.sampled.map(|(_, served)| {
-                        let q = p[r] / total;
+                        let q = p[r];
                         n as f64 * (q * (1.0 - q) / served.max(1) as f64).sqrt()
                     }),
                 }
