@@ -297,6 +297,16 @@ fn a_body_over_16_mib_is_refused_before_it_is_read_whole() {
         &answer[..answer.len().min(200)]
     );
     assert_eq!(server.stats().by_status.get(&413), Some(&2));
+    // A body of exactly 16 MiB is read.
+    let head = r#"{"model": "deepseek/deepseek-r1""#;
+    let body = format!("{head}{}}}", " ".repeat((16 << 20) - head.len() - 1));
+    assert_eq!(body.len(), 16 << 20);
+    assert_eq!(post(&agent(), &chat_url(&server), &body, &[]).status, 200);
+    // A body that breaks off is a bad request, not one too large.
+    let broken = b"POST /api/v1/chat/completions HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n";
+    let answer = raw(server.addr(), broken);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("could not be read"), "{answer}");
 }
 
 #[test]
