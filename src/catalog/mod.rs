@@ -807,6 +807,13 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
 
+    /// A checked number given a string says what it expected.
+    #[test]
+    fn a_checked_number_of_the_wrong_type_says_what_it_expected() {
+        let err = Catalog::parse("models:\n  - id: m\n    endpoints:\n      - { provider: a, pricing: { prompt: 1, completion: 1 }, uptime: high }\n").unwrap_err();
+        assert!(err.to_string().contains("a share between 0 and 1"), "{err}");
+    }
+
     /// A repeated top-level key is refused by name, in either shape (JSON parsers keep the
     /// last of two keys; a catalog must not).
     #[test]
