@@ -78,6 +78,7 @@ impl<T> Journal<T> {
             }
         }
         // Answers come back nearly in arrival order: the place is almost always the end.
+        // (Arrival indices are unique, so `>=` for `>` would find the same place.)
         let at = self.lines.len()
             - self
                 .lines
