@@ -172,6 +172,29 @@ mod tests {
         assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
     }
 
+    /// Every day from 1970 to 2517 against a calendar counted one day at a time.
+    #[test]
+    fn the_date_of_every_day_agrees_with_counting_the_days() {
+        let leap = |y: i64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let length = |y: i64, m: u32| match m {
+            2 if leap(y) => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        let (mut y, mut m, mut d) = (1970, 1, 1);
+        for day in 0..200_000 {
+            assert_eq!(civil_from_days(day), (y, m, d), "day {day}");
+            d += 1;
+            if d > length(y, m) {
+                (m, d) = (m + 1, 1);
+                if m > 12 {
+                    (y, m) = (y + 1, 1);
+                }
+            }
+        }
+    }
+
     fn text(j: &Journal<String>, test_id: Option<&str>) -> String {
         j.entries(test_id).map(|e| format!("{e}\n")).collect()
     }
