@@ -442,6 +442,27 @@ async fn method_not_allowed(request: Request) -> Response {
 mod tests {
     use super::{same_secret, waits_before};
 
+    /// In tokio's paused clock, which moves only when every task waits: each event's arrival
+    /// time in whole gaps.
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_is_paced_by_its_gap() {
+        use futures_util::StreamExt;
+        let arrivals = |gap: u64| async move {
+            let events: Vec<String> = (0..6).map(|i| format!("event {i}\n")).collect();
+            let body = super::sse(events, std::time::Duration::from_secs(gap)).into_body();
+            let start = tokio::time::Instant::now();
+            let mut stream = body.into_data_stream();
+            let mut at = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                assert!(chunk.is_ok());
+                at.push(start.elapsed().as_secs());
+            }
+            at
+        };
+        assert_eq!(arrivals(1).await, [0, 1, 2, 2, 2, 2]);
+        assert_eq!(arrivals(0).await, [0; 6]);
+    }
+
     #[test]
     fn content_chunks_but_the_first_wait_and_the_closing_events_do_not() {
         // Six events: three content chunks, then stop, usage and [DONE].
