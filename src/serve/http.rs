@@ -255,6 +255,8 @@ async fn chat_completions(State(shared): Shell, headers: HeaderMap, body: Body) 
     if let Some(served) = &ex.served {
         extra.push((ENDPOINT, served.endpoint.clone()));
     }
+    // At time scale 0 the delay and the gap would both be zero: `x > 0.0` only skips
+    // computing them (so `>=` for `>` is no test's to see).
     let x = shared.config.time_scale;
     let delay = (x > 0.0).then(|| ex.delay(x, !matches!(answer, Answer::Stream(_))));
     let gap = match (&answer, &ex.served) {
@@ -441,6 +443,47 @@ async fn method_not_allowed(request: Request) -> Response {
 #[cfg(test)]
 mod tests {
     use super::{same_secret, waits_before};
+
+    /// A chat request to deepinfra/turbo (latency 0.45 s, 95 tokens/s) at `time_scale` x,
+    /// plain or streamed, in tokio's paused clock: milliseconds until the answer's head, and
+    /// until its last byte.
+    async fn answered(x: f64, stream: bool) -> (u128, u128) {
+        use futures_util::StreamExt;
+        let catalog =
+            crate::Catalog::from_path(std::path::Path::new("fixtures/deepseek-r1.yaml")).unwrap();
+        let mut config = crate::serve::Config::new(catalog);
+        config.time_scale = x;
+        let shared = std::sync::Arc::new(super::Shared::new(config));
+        let body = format!(
+            r#"{{"model": "deepseek/deepseek-r1", "stream": {stream}, "provider": {{"order": ["deepinfra/turbo"]}}}}"#
+        );
+        let start = tokio::time::Instant::now();
+        let headers = axum::http::HeaderMap::new();
+        let state = axum::extract::State(shared);
+        let response = super::chat_completions(state, headers, body.into()).await;
+        assert_eq!(response.status(), 200);
+        let head = start.elapsed().as_millis();
+        let mut body = response.into_body().into_data_stream();
+        while let Some(chunk) = body.next().await {
+            assert!(chunk.is_ok());
+        }
+        (head, start.elapsed().as_millis())
+    }
+
+    /// The answer waits the attempts' latency times the scale, and a plain answer the
+    /// generation too; a stream spends the generation between its chunks instead.
+    #[tokio::test(start_paused = true)]
+    async fn time_scale_delays_the_answer_and_paces_a_stream() {
+        assert_eq!(answered(0.0, false).await, (0, 0), "time scale 0: at once");
+        assert_eq!(answered(0.0, true).await, (0, 0));
+        let (plain, plain_end) = answered(1.0, false).await;
+        assert!(plain > 450 && plain == plain_end, "{plain} {plain_end}");
+        let (double, _) = answered(2.0, false).await;
+        assert!(double.abs_diff(2 * plain) <= 1, "{double} against {plain}");
+        let (head, end) = answered(1.0, true).await;
+        assert_eq!(head, 450, "a stream's head waits the latency alone");
+        assert!(end > head && end <= plain, "{head} {end} {plain}");
+    }
 
     /// In tokio's paused clock, which moves only when every task waits: each event's arrival
     /// time in whole gaps.
