@@ -153,8 +153,22 @@ fn brackets(b: &[u8], end: usize, mut f: impl FnMut(usize, u8)) {
         match b[i] {
             b'"' => {
                 i += 1;
-                while i < end && b[i] != b'"' {
-                    i += if b[i] == b'\\' { 2 } else { 1 };
+                // Inside a string only `"` and `\` matter, and strings are most of a listing:
+                // memchr2 finds the next of either many bytes at a time. Routing over the
+                // 306-listing capture spent 9.95 M of its 44.4 M instructions in this pass
+                // with a byte loop here, 7.6 M with memchr2 (callgrind, release build).
+                loop {
+                    match memchr::memchr2(b'"', b'\\', &b[i.min(end)..end]) {
+                        Some(k) if b[i + k] == b'\\' => i += k + 2,
+                        Some(k) => {
+                            i += k;
+                            break;
+                        }
+                        None => {
+                            i = end;
+                            break;
+                        }
+                    }
                 }
             }
             c @ (b'{' | b'[' | b'}' | b']') => f(i, c),
@@ -293,6 +307,37 @@ mod tests {
                 ),
                 "{text}"
             );
+        }
+    }
+
+    /// The byte-by-byte scan `brackets` replaced: the oracle it must agree with.
+    fn brackets_by_bytes(b: &[u8], end: usize) -> Vec<(usize, u8)> {
+        let (mut i, mut found) = (0, Vec::new());
+        while i < end {
+            match b[i] {
+                b'"' => {
+                    i += 1;
+                    while i < end && b[i] != b'"' {
+                        i += if b[i] == b'\\' { 2 } else { 1 };
+                    }
+                }
+                c @ (b'{' | b'[' | b'}' | b']') => found.push((i, c)),
+                _ => {}
+            }
+            i += 1;
+        }
+        found
+    }
+
+    proptest::proptest! {
+        /// Strings, escapes (a trailing one included) and brackets in any mix, cut anywhere.
+        #[test]
+        fn brackets_agree_with_a_byte_by_byte_scan(text in r#"[\[\]{}"\\a]{0,64}"#, cut: usize) {
+            let b = text.as_bytes();
+            let end = if b.is_empty() { 0 } else { cut % (b.len() + 1) };
+            let mut found = Vec::new();
+            brackets(b, end, |at, c| found.push((at, c)));
+            proptest::prop_assert_eq!(found, brackets_by_bytes(b, end));
         }
     }
 

@@ -603,7 +603,10 @@ fn catalog_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
             files.push(path);
         }
     }
-    files.sort();
+    // As bytes: every entry shares the directory's prefix, so this is file-name order, and
+    // comparing paths component by component cost 5% of loading the 306-listing capture
+    // (callgrind).
+    files.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     if files.is_empty() {
         let detail = "expected *.json, *.yaml or *.yml catalog files in this directory, found none";
         return Err(Error::input(None, detail, None).with_file(&name));
