@@ -302,7 +302,8 @@ fn a_body_over_16_mib_is_refused_before_it_is_read_whole() {
     let body = format!("{head}{}}}", " ".repeat((16 << 20) - head.len() - 1));
     assert_eq!(body.len(), 16 << 20);
     assert_eq!(post(&agent(), &chat_url(&server), &body, &[]).status, 200);
-    // A body that breaks off is a bad request, not one too large.
+    // A body whose chunked encoding is broken (a chunk size that is not hex) is a bad
+    // request, not one too large.
     let broken = b"POST /api/v1/chat/completions HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n";
     let answer = raw(server.addr(), broken);
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");

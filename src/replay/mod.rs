@@ -821,21 +821,26 @@ mod tests {
     }
 
     /// A run longer than EXACT_LIMIT is sampled: each row carries the binomial standard error
-    /// of its expected count, n * sqrt(q (1 - q) / served draws).
+    /// of its expected count, n * sqrt(q (1 - q) / served draws). With the stable band from
+    /// uptime 0.05 and every uptime 0.1, a draw fails everywhere with chance 0.9^17 = 0.167,
+    /// so served draws are not all draws.
     #[test]
     fn a_sampled_row_carries_its_standard_error() {
         let mut catalog = String::from("models:\n  - id: m\n    endpoints:\n");
         for i in 0..=EXACT_LIMIT {
             catalog += &format!(
-                "      - {{ provider: p{i}, pricing: {{ prompt: 1, completion: 0 }}, uptime: 0.99 }}\n"
+                "      - {{ provider: p{i}, pricing: {{ prompt: 1, completion: 0 }}, uptime: 0.1 }}\n"
             );
         }
         let catalog = Catalog::parse(&catalog).unwrap();
+        let mut options = Options::default();
+        options.bands.stable = 0.05;
+        options.bands.down = 0.05;
         let settings = ReplaySettings {
             draws: 20_000,
             ..ReplaySettings::default()
         };
-        let mut replay = Replay::new(&catalog, &Options::default(), settings);
+        let mut replay = Replay::new(&catalog, &options, settings);
         let line = r#"{"request": {"model": "m"}, "provider": "p0"}"#;
         for i in 1..=50 {
             replay.add_line(line, i).unwrap();
@@ -844,13 +849,42 @@ mod tests {
         let group = &report.groups[0];
         assert_eq!(group.draws, Some(20_000));
         assert_eq!(group.rows.len(), EXACT_LIMIT + 1);
+        // Served draws are 16,666 give or take 53 (one standard deviation), 0.16% on the
+        // error; counting every draw instead would make it 9.6% smaller.
+        let served = (1.0 - 0.9f64.powi(17)) * 20_000.0;
         for row in &group.rows {
-            // Every draw serves (all 17 fail with chance 1e-34), so served draws = draws.
             let q = row.expected / 50.0;
-            let se = 50.0 * (q * (1.0 - q) / 20_000.0).sqrt();
+            let se = 50.0 * (q * (1.0 - q) / served).sqrt();
             let got = row.standard_error.unwrap();
-            assert!((got - se).abs() < 1e-12, "{got} against {se}");
+            assert!((got / se - 1.0).abs() < 0.01, "{got} against {se}");
             assert!((q - 1.0 / 17.0).abs() < 0.01, "{q}");
         }
+    }
+
+    /// In a sampled group an endpoint no draw served can still serve: its observation is
+    /// counted, and its row kept, with an expected count of 0.
+    #[test]
+    fn a_sampled_group_keeps_an_observed_row_no_draw_served() {
+        let mut catalog = String::from("models:\n  - id: m\n    endpoints:\n");
+        for i in 0..=EXACT_LIMIT {
+            let price = if i == 0 { 1000 } else { 1 };
+            catalog += &format!(
+                "      - {{ provider: p{i}, pricing: {{ prompt: {price}, completion: 0 }}, uptime: 0.99 }}\n"
+            );
+        }
+        let catalog = Catalog::parse(&catalog).unwrap();
+        let settings = ReplaySettings {
+            draws: 2_000,
+            ..ReplaySettings::default()
+        };
+        let mut replay = Replay::new(&catalog, &Options::default(), settings);
+        replay
+            .add_line(r#"{"request": {"model": "m"}, "provider": "p0"}"#, 1)
+            .unwrap();
+        let report = replay.report();
+        assert!(report.impossible.is_empty(), "{:?}", report.impossible);
+        let row = report.groups[0].rows.iter().find(|r| r.provider == "p0");
+        let row = row.expect("p0's row is kept");
+        assert_eq!((row.observed, row.expected), (1, 0.0));
     }
 }

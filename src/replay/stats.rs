@@ -137,7 +137,7 @@ pub(crate) fn maximise(ll: impl Fn(f64) -> f64, lo: f64, hi: f64) -> Option<Esti
             fd = finite(ll(d));
         }
         // A shortcut only: the bracket shrinks by 0.618 a step, so 80 steps reach 1e-9 anyway
-        // (mutants of this test run all 80).
+        // (so `<=` or `==` for `<` changes nothing).
         if b - a < 1e-9 {
             break;
         }
@@ -257,6 +257,16 @@ mod tests {
             maximise(|_| -3.0, 0.0, 1.0).is_none(),
             "a flat likelihood says nothing"
         );
+    }
+
+    /// Tops below 0 and near 0, whose golden-section bracket lies below 0 or straddles it,
+    /// are found as closely as tops above 0.
+    #[test]
+    fn tops_below_and_around_zero_are_found() {
+        for top in [-1.5, 0.1, -0.1] {
+            let e = maximise(|x| -(x - top) * (x - top) / 0.08, -5.0, 10.0).unwrap();
+            assert!((e.at - top).abs() < 1e-6, "{top}: {e:?}");
+        }
     }
 
     /// The grid spans the range in 60 steps, so a narrow top on a grid point beats a broad

@@ -160,8 +160,9 @@ fn respond(answer: Answer, headers: Vec<(HeaderName, String)>) -> Response {
 }
 
 /// Whether event `i` of a stream with `content` content chunks (all but the stop chunk, the
-/// usage chunk and [DONE]) waits the gap first: every content chunk but the first, so that
-/// the chunks span the generation time and the closing events follow the last at once.
+/// usage chunk and [DONE]) waits the gap first: every content chunk but the first (the gap is
+/// the generation time over the content chunks, so a stream spends (c - 1)/c of it), and the
+/// closing events follow the last at once.
 fn waits_before(i: usize, content: usize) -> bool {
     i > 0 && i < content
 }
