@@ -551,11 +551,21 @@ mod tests {
         format!("{head}{}{tail}", " ".repeat(pad))
     }
 
-    fn read(log: &str) -> Result<Report, Error> {
-        let catalog = Catalog::parse(CATALOG).unwrap();
-        let mut replay = Replay::new(&catalog, &Options::default(), ReplaySettings::default());
+    /// A replay of `log` (as the file `log.jsonl`) against the YAML `catalog`.
+    fn replay_log(
+        catalog: &str,
+        options: &Options,
+        settings: ReplaySettings,
+        log: &str,
+    ) -> Result<Report, Error> {
+        let catalog = Catalog::parse(catalog).unwrap();
+        let mut replay = Replay::new(&catalog, options, settings);
         replay.read(log.as_bytes(), "log.jsonl", &mut |_| {})?;
         Ok(replay.report())
+    }
+
+    fn read(log: &str) -> Result<Report, Error> {
+        replay_log(CATALOG, &Options::default(), ReplaySettings::default(), log)
     }
 
     /// A line holds a request at its size limit and the observation beside it: up to
@@ -596,12 +606,26 @@ mod tests {
 
     /// A replay of `lines` against the YAML `catalog`.
     fn replay(catalog: &str, lines: &[&str]) -> Report {
-        let catalog = Catalog::parse(catalog).unwrap();
-        let mut replay = Replay::new(&catalog, &Options::default(), ReplaySettings::default());
-        replay
-            .read(lines.join("\n").as_bytes(), "log", &mut |_| {})
-            .unwrap();
-        replay.report()
+        let log = lines.join("\n");
+        replay_log(
+            catalog,
+            &Options::default(),
+            ReplaySettings::default(),
+            &log,
+        )
+        .unwrap()
+    }
+
+    /// A model of EXACT_LIMIT + 1 endpoints (a sampled run), endpoint `i` with `price(i)`.
+    fn too_many_to_enumerate(price: impl Fn(usize) -> u32, uptime: f64) -> String {
+        let mut catalog = String::from("models:\n  - id: m\n    endpoints:\n");
+        for i in 0..=EXACT_LIMIT {
+            let price = price(i);
+            catalog += &format!(
+                "      - {{ provider: p{i}, pricing: {{ prompt: {price}, completion: 0 }}, uptime: {uptime} }}\n"
+            );
+        }
+        catalog
     }
 
     /// Each row as (model, provider, endpoints, observed), and each impossible line as
@@ -743,12 +767,10 @@ mod tests {
     #[test]
     fn a_fit_at_either_end_of_its_range_is_reported_open() {
         let fit = |a: usize, b: usize| {
-            let catalog = Catalog::parse(CATALOG).unwrap();
             let settings = ReplaySettings {
                 fit: true,
                 ..ReplaySettings::default()
             };
-            let mut replay = Replay::new(&catalog, &Options::default(), settings);
             let first = |p: &str| {
                 format!(
                     r#"{{"request": {{"model": "m"}}, "generation": {{"provider_responses": [{{"provider_name": "{p}", "status": 200}}]}}}}"#
@@ -758,10 +780,8 @@ mod tests {
                 .map(|_| first("a"))
                 .chain((0..b).map(|_| first("b")))
                 .collect();
-            replay
-                .read(log.join("\n").as_bytes(), "log", &mut |_| {})
-                .unwrap();
-            let report = replay.report();
+            let report =
+                replay_log(CATALOG, &Options::default(), settings, &log.join("\n")).unwrap();
             let open = report
                 .warnings
                 .iter()
@@ -826,13 +846,7 @@ mod tests {
     /// so served draws are not all draws.
     #[test]
     fn a_sampled_row_carries_its_standard_error() {
-        let mut catalog = String::from("models:\n  - id: m\n    endpoints:\n");
-        for i in 0..=EXACT_LIMIT {
-            catalog += &format!(
-                "      - {{ provider: p{i}, pricing: {{ prompt: 1, completion: 0 }}, uptime: 0.1 }}\n"
-            );
-        }
-        let catalog = Catalog::parse(&catalog).unwrap();
+        let catalog = too_many_to_enumerate(|_| 1, 0.1);
         let mut options = Options::default();
         options.bands.stable = 0.05;
         options.bands.down = 0.05;
@@ -840,12 +854,8 @@ mod tests {
             draws: 20_000,
             ..ReplaySettings::default()
         };
-        let mut replay = Replay::new(&catalog, &options, settings);
         let line = r#"{"request": {"model": "m"}, "provider": "p0"}"#;
-        for i in 1..=50 {
-            replay.add_line(line, i).unwrap();
-        }
-        let report = replay.report();
+        let report = replay_log(&catalog, &options, settings, &vec![line; 50].join("\n")).unwrap();
         let group = &report.groups[0];
         assert_eq!(group.draws, Some(20_000));
         assert_eq!(group.rows.len(), EXACT_LIMIT + 1);
@@ -865,23 +875,13 @@ mod tests {
     /// counted, and its row kept, with an expected count of 0.
     #[test]
     fn a_sampled_group_keeps_an_observed_row_no_draw_served() {
-        let mut catalog = String::from("models:\n  - id: m\n    endpoints:\n");
-        for i in 0..=EXACT_LIMIT {
-            let price = if i == 0 { 1000 } else { 1 };
-            catalog += &format!(
-                "      - {{ provider: p{i}, pricing: {{ prompt: {price}, completion: 0 }}, uptime: 0.99 }}\n"
-            );
-        }
-        let catalog = Catalog::parse(&catalog).unwrap();
+        let catalog = too_many_to_enumerate(|i| if i == 0 { 1000 } else { 1 }, 0.99);
         let settings = ReplaySettings {
             draws: 2_000,
             ..ReplaySettings::default()
         };
-        let mut replay = Replay::new(&catalog, &Options::default(), settings);
-        replay
-            .add_line(r#"{"request": {"model": "m"}, "provider": "p0"}"#, 1)
-            .unwrap();
-        let report = replay.report();
+        let line = r#"{"request": {"model": "m"}, "provider": "p0"}"#;
+        let report = replay_log(&catalog, &Options::default(), settings, line).unwrap();
         assert!(report.impossible.is_empty(), "{:?}", report.impossible);
         let row = report.groups[0].rows.iter().find(|r| r.provider == "p0");
         let row = row.expect("p0's row is kept");
